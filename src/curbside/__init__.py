@@ -1,0 +1,1 @@
+"""curbside: an open-source health assistant."""
