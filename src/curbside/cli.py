@@ -1,23 +1,69 @@
-"""The ``curbside`` command: parses flags, calls the core, prints with Rich."""
+"""The ``curbside`` command: parses flags, calls the core, prints with Rich. No logic of its own."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
 
-from curbside.engine.kb import read_knowledge_base
+from curbside.engine.inference import Answer, EvidenceError
+from curbside.engine.interview import InterviewSettings, Question
+from curbside.engine.kb import KnowledgeBaseError, read_knowledge_base
+from curbside.engine.kb.schema import TriageLevel
+from curbside.engine.session import (
+    Assessment,
+    ComplaintError,
+    Engine,
+    Session,
+    assessment_to_dict,
+)
+from curbside.evaluation import VignetteFileError, evaluate, read_vignettes
+from curbside.settings import Settings
 
-app = typer.Typer(help="curbside: a health assistant you can run yourself.", no_args_is_help=True)
+app = typer.Typer(help="curbside: a health assistant you can run yourself.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
 kb_app = typer.Typer(help="Knowledge-base packs: check and import.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 
 console = Console()
 err_console = Console(stderr=True)
 
-DEFAULT_PACKS = [Path("content/kb/thigh-groin")]
+TRIAGE_TEXT = {
+    TriageLevel.emergency_ambulance: ("red", "Call an ambulance now (911 in the US, 112 in Europe, "
+                                             "999 in the UK)."),
+    TriageLevel.emergency: ("red", "Go to an emergency department now. Do not drive yourself."),
+    TriageLevel.consultation_24: ("yellow", "See a doctor today or within 24 hours."),
+    TriageLevel.consultation: ("cyan", "See a doctor in the coming days."),
+    TriageLevel.self_care: ("green", "Self-care at home is reasonable; see a doctor if it does "
+                                     "not improve or gets worse."),
+}
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def load_engine(packs: list[Path] | None = None, max_questions: int | None = None) -> Engine:
+    settings = Settings()
+    directories = packs or settings.pack_dirs
+    try:
+        return Engine.from_packs(directories, InterviewSettings(
+            max_questions=max_questions or settings.max_questions))
+    except KnowledgeBaseError as exc:
+        raise fail(f"the knowledge base does not load ({exc}); run 'curbside kb check'") from None
+
+
+PacksOption = Annotated[
+    list[Path] | None,
+    typer.Option("--pack", help="Knowledge-base pack directory (repeatable); default: settings."),
+]
 
 
 @kb_app.command("check")
@@ -25,22 +71,234 @@ def kb_check(
     packs: Annotated[list[Path] | None, typer.Argument(help="Pack directories.")] = None,
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
 ) -> None:
-    """Validate knowledge-base packs: schema, ids, sources, ICD-10-CM codes."""
-    directories = packs or DEFAULT_PACKS
+    """Validate knowledge-base packs: schema, ids, sources, estimates, ICD-10-CM codes."""
+    directories = packs or Settings().pack_dirs
     kb, problems = read_knowledge_base(directories)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     for problem in problems:
         style = "red" if problem.severity == "error" else "yellow"
         err_console.print(f"[{style}]{problem.severity}[/]: {problem.where}: {problem.message}",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
     console.print(
         f"{len(kb.conditions)} conditions, {len(kb.findings)} findings, "
         f"{sum(len(r) for r in kb.likelihoods.values())} likelihoods, "
-        f"{len(kb.red_flags)} red-flag rules; {len(errors)} error(s), {len(warnings)} warning(s)"
+        f"{len(kb.red_flags)} red-flag rules; {len(errors)} error(s), {len(warnings)} warning(s)",
+        highlight=False,
     )
     if errors or (strict and warnings):
         raise typer.Exit(1)
+
+
+def _read_answers(value: str | None) -> dict[str, Answer]:
+    if value is None:
+        return {}
+    path = Path(value)
+    text = path.read_text(encoding="utf-8") if path.is_file() else value
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        raise fail("--answers must be a JSON object {finding_id: present|absent|unknown} "
+                   "or a file holding one") from None
+    if not isinstance(data, dict):
+        raise fail("--answers must be a JSON object {finding_id: present|absent|unknown}")
+    try:
+        return {str(k): Answer(v) for k, v in data.items()}
+    except ValueError as exc:
+        raise fail(f"--answers: {exc}; answers are present, absent or unknown") from None
+
+
+@app.command()
+def check(
+    age: Annotated[float | None, typer.Option(help="Age in years (0-120).")] = None,
+    sex: Annotated[str | None, typer.Option(help="male or female.")] = None,
+    text: Annotated[str | None, typer.Option(help="The complaint in your own words.")] = None,
+    finding: Annotated[list[str] | None, typer.Option(
+        "--finding", help="A finding id you have (repeatable), instead of or beside --text.")] = None,
+    answers: Annotated[str | None, typer.Option(
+        help="Answer the interview from this JSON object {finding_id: present|absent|unknown} "
+             "(or a file); questions not covered are answered \"don't know\".")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    max_questions: Annotated[int | None, typer.Option(min=1, max=100)] = None,
+    packs: PacksOption = None,
+) -> None:
+    """Check your symptoms: an interview in the terminal, or one non-interactive run."""
+    engine = load_engine(packs, max_questions)
+    interactive = answers is None and not as_json and sys.stdin.isatty()
+    if interactive:
+        age, sex, text = _ask_opening(age, sex, text, bool(finding))
+    elif text is None and not finding:
+        raise fail("give the complaint with --text or --finding (or run interactively)")
+    try:
+        session = engine.start(age, sex, text=text, initial=finding or ())
+    except (ComplaintError, EvidenceError) as exc:
+        raise fail(str(exc)) from None
+    given = _read_answers(answers)
+    unknown_ids = sorted(set(given) - set(engine.kb.findings))
+    if unknown_ids:
+        raise fail("--answers: unknown finding id(s): " + ", ".join(unknown_ids))
+    if interactive:
+        _interview(session)
+    else:
+        while (question := session.next_question()) is not None:
+            session.answer({f: given.get(f, Answer.unknown) for f in question.finding_ids})
+    result = session.result()
+    if as_json:
+        payload = assessment_to_dict(result)
+        payload["session"] = session.to_dict()
+        print(json.dumps(payload, indent=2))
+    else:
+        _print_result(result)
+
+
+def _ask_opening(age: float | None, sex: str | None, text: str | None,
+                 has_findings: bool) -> tuple[float, str, str | None]:
+    console.print(Panel("curbside symptom checker. Answer y (yes), n (no) or ? (don't know); "
+                        "b goes back, q quits.\nThis is information, not a diagnosis.",
+                        title="curbside"))
+    while age is None:
+        raw = console.input("Age in years: ").strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            console.print("Please type a number, for example 34.")
+            continue
+        if 0 <= value <= 120:
+            age = value
+        else:
+            console.print("Age must be between 0 and 120.")
+    while sex not in ("male", "female"):
+        raw = console.input("Sex (male/female): ").strip().lower()
+        sex = {"m": "male", "f": "female"}.get(raw, raw)
+    while not has_findings and not (text and text.strip()):
+        text = console.input("What is bothering you? ")
+    return age, sex, text
+
+
+def _interview(session: Session) -> None:
+    while (question := session.next_question()) is not None:
+        number = session.questions_asked + 1
+        console.print(f"\n[bold]Question {number}[/] (at most {session.settings.max_questions if session.settings else 30})")
+        reply = _ask(question)
+        if reply == "quit":
+            raise typer.Exit(0)
+        if reply == "back":
+            if session.questions_asked:
+                session.back()
+            continue
+        assert isinstance(reply, dict)
+        session.answer(reply)
+
+
+def _ask(question: Question) -> dict[str, Answer] | str:
+    if question.type == "single":
+        while True:
+            raw = console.input(f"{question.text} [y/n/?] ").strip().lower()
+            if raw in ("q", "quit"):
+                return "quit"
+            if raw in ("b", "back"):
+                return "back"
+            answer = {"y": Answer.present, "yes": Answer.present, "n": Answer.absent,
+                      "no": Answer.absent, "?": Answer.unknown, "": Answer.unknown}.get(raw)
+            if answer is not None:
+                return {question.finding_ids[0]: answer}
+            console.print("Type y, n or ?.")
+    console.print(question.text)
+    for i, item in enumerate(question.items, 1):
+        console.print(f"  {i}. {item.text}")
+    hint = "one number" if question.type == "group_single" else "numbers separated by commas"
+    while True:
+        raw = console.input(f"Choose {hint}, 0 for none, ? if you don't know: ").strip().lower()
+        if raw in ("q", "quit"):
+            return "quit"
+        if raw in ("b", "back"):
+            return "back"
+        if raw in ("?", ""):
+            return {}
+        if raw == "0":
+            return {f: Answer.absent for f in question.finding_ids}
+        try:
+            picked = {int(x) for x in raw.replace(" ", "").split(",") if x}
+        except ValueError:
+            console.print("Please type numbers.")
+            continue
+        if not picked or not all(1 <= p <= len(question.items) for p in picked):
+            console.print("Those numbers are not in the list.")
+            continue
+        if question.type == "group_single" and len(picked) > 1:
+            console.print("Choose one.")
+            continue
+        return {item.finding_id: Answer.present if i in picked else Answer.absent
+                for i, item in enumerate(question.items, 1)}
+
+
+def _print_result(result: Assessment) -> None:
+    style, advice = TRIAGE_TEXT[result.triage.level]
+    body = advice + "\n" + "\n".join(f"- {r}" for r in result.triage.reasons)
+    console.print(Panel(body, title=f"Urgency: {result.triage.level.value.replace('_', ' ')}",
+                        border_style=style))
+    table = Table(title="Possible causes", show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("Condition")
+    table.add_column("Likelihood", justify="right")
+    table.add_column("Why")
+    for i, condition in enumerate(result.conditions[:5], 1):
+        table.add_row(str(i), condition.name, f"{condition.probability:.0%}",
+                      condition.explanation.summary)
+    console.print(table)
+    console.print(f"[dim]{result.questions_asked} question(s) asked; knowledge base "
+                  f"{result.kb_version}.[/]")
+    console.print(f"[bold]{result.disclaimer}[/]")
+
+
+@app.command("eval")
+def eval_command(
+    files: Annotated[list[Path], typer.Argument(help="Vignette files (curbside-vignettes/1).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    max_questions: Annotated[int, typer.Option(min=1, max=100)] = 30,
+    packs: PacksOption = None,
+) -> None:
+    """Score the checker on clinical vignettes with the protocol of VIGNETTES.md."""
+    engine = load_engine(packs)
+    vignettes = []
+    for file in files:
+        try:
+            vignettes.extend(read_vignettes(file))
+        except VignetteFileError as exc:
+            raise fail(str(exc)) from None
+    metrics = evaluate(engine, vignettes, max_questions)
+    if as_json:
+        print(json.dumps(metrics, indent=2))
+        return
+    _print_metrics(metrics)
+
+
+def _print_metrics(metrics: dict[str, Any]) -> None:
+    rows = Table(title="Cases")
+    for column in ("id", "gold", "rank", "top 3", "triage", "accepted", "q"):
+        rows.add_column(column)
+    for case in metrics["cases"]:
+        outcome = case["triage_outcome"]
+        colour = {"exact": "green", "over": "yellow", "under": "red"}.get(outcome, "cyan")
+        rank = case["rank"]
+        rows.add_row(
+            case["id"], (case["diagnosis"] or "-")[:40],
+            "-" if rank is None else str(rank),
+            ", ".join(case["top"][:3])[:60],
+            f"[{colour}]{case['triage']}[/]", ",".join(case["triage_accept"]),
+            str(case["questions"]),
+        )
+    console.print(rows)
+    summary = Table(title=f"curbside eval: {metrics['n']} vignettes "
+                          f"({metrics['n_diagnosis']} with a diagnosis)")
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    for key in ("top1", "top3", "top5", "top10", "triage_exact", "triage_safe", "under_triage",
+                "over_triage"):
+        summary.add_row(key, f"{metrics[key]:.3f}")
+    summary.add_row("emergency_missed", str(metrics["emergency_missed"]))
+    summary.add_row("questions_mean", f"{metrics['questions_mean']:.1f}")
+    console.print(summary)
 
 
 def main() -> None:

@@ -1,0 +1,243 @@
+"""The next best question, and when to stop asking.
+
+Each candidate question (a single finding, or a group of findings asked together) is scored by
+
+    score = expected information gain about the diagnosis (bits)
+          + TRIAGE_WEIGHT * expected reduction of the triage loss (value of information)
+
+Both terms are computed for all candidates at once from the current posterior (NumPy, no loop per
+finding). The second term is what brings red-flag questions forward: a 'yes' that would fire a
+red-flag rule changes the triage decision, so it is worth asking early whenever the differential
+makes it plausible. The interview stops when no question scores above ``min_score``, or at the
+question limit. docs/model.md explains the criterion and its approximations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from curbside.engine.inference import Answer, Evidence
+from curbside.engine.kb.schema import GroupType
+from curbside.engine.model import FloatArray, IntArray, Model
+from curbside.engine.triage import LOSS, completing_level, fired_rules, rule_applies_to
+
+TRIAGE_WEIGHT = 0.5
+#: Conditions below this posterior are left out of the question scoring (not of the posterior):
+#: they cannot change which question is best, and dropping them keeps a step fast on large models.
+ACTIVE_MIN = 1e-4
+#: A multiple-choice group is worth its best member plus this share of the others (their
+#: information overlaps, and one screen with several options costs the person more than one).
+GROUP_OVERLAP_DISCOUNT = 0.5
+
+QuestionType = Literal["single", "group_single", "group_multiple"]
+
+
+@dataclass(frozen=True)
+class QuestionItem:
+    finding_id: str
+    text: str  # the finding's own yes/no question, or its short name inside a group
+
+
+@dataclass(frozen=True)
+class Question:
+    type: QuestionType
+    text: str
+    items: tuple[QuestionItem, ...]
+    group_id: str | None = None
+    information_gain: float = 0.0
+    triage_value: float = 0.0
+
+    @property
+    def finding_ids(self) -> tuple[str, ...]:
+        return tuple(item.finding_id for item in self.items)
+
+    @property
+    def score(self) -> float:
+        return self.information_gain + TRIAGE_WEIGHT * self.triage_value
+
+
+@dataclass(frozen=True)
+class InterviewSettings:
+    max_questions: int = 30
+    min_score: float = 0.03
+    min_questions: int = 0
+
+
+@dataclass
+class _Candidates:
+    singles: list[int] = field(default_factory=list)
+    groups: list[tuple[int, list[int]]] = field(default_factory=list)  # (group index, members)
+
+
+def _xlogx(values: FloatArray) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = values * np.log(values)
+    out[values <= 0] = 0.0
+    result: FloatArray = out
+    return result
+
+
+def _applicable(model: Model, fi: int, age: float, sex: str, present: set[int]) -> bool:
+    required_sex = model.finding_sex[fi]
+    if required_sex is not None and required_sex != sex:
+        return False
+    if not model.finding_min_age[fi] <= age <= model.finding_max_age[fi]:
+        return False
+    return all(r in present for r in model.finding_requires[fi])
+
+
+def _candidates(model: Model, age: float, sex: str, evidence: Evidence) -> _Candidates:
+    answered = {model.finding_index[f] for f, _ in evidence.answers}
+    present = {model.finding_index[f] for f in evidence.present}
+    out = _Candidates()
+    for fi in range(len(model.finding_ids)):
+        if fi in answered or model.group_of_finding[fi] >= 0:
+            continue
+        if _applicable(model, fi, age, sex, present):
+            out.singles.append(fi)
+    for gi, group in enumerate(model.groups):
+        if group.type is GroupType.single and any(m in present for m in group.members):
+            continue  # a single-choice group is settled once one option is known
+        members = [m for m in group.members
+                   if m not in answered and _applicable(model, m, age, sex, present)]
+        if len(members) >= 2 or (members and group.type is GroupType.multiple):
+            out.groups.append((gi, members))
+        elif members:
+            out.singles.append(members[0])
+    return out
+
+
+def _rule_levels(model: Model, evidence: Evidence, age: float, sex: str,
+                 finding_indices: IntArray, floor: int) -> IntArray:
+    """The triage floor that a 'yes' to each finding would set (the current floor if none)."""
+    present = set(evidence.present)
+    levels = np.full(finding_indices.size, floor, dtype=np.int64)
+    rules = [r for r in model.kb.red_flags if rule_applies_to(r, age, sex)]
+    if not rules:
+        return levels
+    position = {int(fi): k for k, fi in enumerate(finding_indices)}
+    for rule in rules:
+        for finding_id in rule.findings:
+            fi = model.finding_index[finding_id]
+            k = position.get(fi)
+            if k is not None and completing_level(rule, present, finding_id):
+                levels[k] = max(levels[k], rule.level.rank)
+    return levels
+
+
+def score_questions(model: Model, age: float, sex: str, evidence: Evidence,
+                    probabilities: FloatArray) -> list[Question]:
+    """All candidate questions with their scores, best first."""
+    candidates = _candidates(model, age, sex, evidence)
+    if not candidates.singles and not candidates.groups:
+        return []
+    floor = max((r.level.rank for r in fired_rules(model, age, sex, evidence)), default=0)
+
+    active = np.flatnonzero(probabilities >= ACTIVE_MIN)
+    post = probabilities[active] / probabilities[active].sum()
+    likelihood = model.likelihood[active]
+    true_levels = model.triage_rank[active]
+    # [levels, Ca, A]: loss of each action for each active condition, true level raised to a floor
+    loss_by_floor = np.stack([LOSS[:, np.maximum(true_levels, f)].T for f in range(LOSS.shape[0])])
+    n_actions = LOSS.shape[0]
+    action_rank = np.arange(n_actions)
+    entropy = -float(_xlogx(post).sum())
+
+    def masked(expected: FloatArray, levels: IntArray) -> FloatArray:
+        return np.where(action_rank[None, :] < levels[:, None], np.inf, expected)
+
+    def single_scores(indices: IntArray) -> tuple[FloatArray, FloatArray]:
+        p_yes_c = likelihood[:, indices]  # [Ca, K]
+        joint_yes = post[:, None] * p_yes_c
+        joint_no = post[:, None] - joint_yes
+        p_yes = joint_yes.sum(axis=0)
+        p_no = 1.0 - p_yes
+        gain = (entropy + _xlogx(joint_yes).sum(axis=0) - _xlogx(p_yes)
+                + _xlogx(joint_no).sum(axis=0) - _xlogx(p_no))
+        yes_levels = _rule_levels(model, evidence, age, sex, indices, floor)
+        no_levels = np.full(indices.size, floor, dtype=np.int64)
+        loss_yes = np.empty((indices.size, n_actions))
+        for level in np.unique(yes_levels):  # at most five distinct floors
+            ks = yes_levels == level
+            loss_yes[ks] = joint_yes[:, ks].T @ loss_by_floor[level]
+        loss_no = joint_no.T @ loss_by_floor[floor]
+        before = masked(loss_yes + loss_no, no_levels).min(axis=1)
+        after = masked(loss_yes, yes_levels).min(axis=1) + masked(loss_no, no_levels).min(axis=1)
+        return np.maximum(gain, 0.0), np.maximum(before - after, 0.0)
+
+    questions: list[Question] = []
+    if candidates.singles:
+        indices = np.array(candidates.singles, dtype=np.int64)
+        gains, values = single_scores(indices)
+        for k, fi in enumerate(indices):
+            finding = model.kb.findings[model.finding_ids[fi]]
+            questions.append(Question(
+                type="single", text=finding.question,
+                items=(QuestionItem(finding.id, finding.question),),
+                information_gain=float(gains[k]), triage_value=float(values[k]),
+            ))
+    for gi, members in candidates.groups:
+        group = model.groups[gi]
+        indices = np.array(members, dtype=np.int64)
+        if group.type is GroupType.single:
+            gain, value = _single_choice_score(
+                likelihood[:, indices], post, entropy, loss_by_floor[floor], floor, action_rank
+            )
+        else:
+            gains, values = single_scores(indices)
+            gain = float(gains.max() + GROUP_OVERLAP_DISCOUNT * (gains.sum() - gains.max()))
+            value = float(values.max() + GROUP_OVERLAP_DISCOUNT * (values.sum() - values.max()))
+        items = tuple(
+            QuestionItem(model.finding_ids[m], model.kb.findings[model.finding_ids[m]].name)
+            for m in members
+        )
+        questions.append(Question(
+            type="group_single" if group.type is GroupType.single else "group_multiple",
+            text=group.question, items=items, group_id=group.id,
+            information_gain=gain, triage_value=value,
+        ))
+    questions.sort(key=lambda q: -q.score)
+    return questions
+
+
+def _single_choice_score(option_p: FloatArray, post: FloatArray, entropy: float,
+                         loss: FloatArray, floor: int,
+                         action_rank: IntArray) -> tuple[float, float]:
+    """Exact gain for mutually exclusive options: P(option | c) is renormalised over the options."""
+    weights = option_p / option_p.sum(axis=1, keepdims=True)
+    joint = post[:, None] * weights  # [Ca, m]
+    p_option = joint.sum(axis=0)
+    gain = entropy + float(_xlogx(joint).sum()) - float(_xlogx(p_option).sum())
+    expected = joint.T @ loss  # [m, A]
+    expected[:, action_rank < floor] = np.inf
+    before = float((post @ loss)[action_rank >= floor].min())
+    after = float(expected.min(axis=1).sum())
+    return max(gain, 0.0), max(before - after, 0.0)
+
+
+def next_question(model: Model, age: float, sex: str, evidence: Evidence,
+                  probabilities: FloatArray, asked: int,
+                  settings: InterviewSettings | None = None) -> Question | None:
+    """The question to ask now, or None when the interview should stop."""
+    settings = settings or InterviewSettings()
+    if asked >= settings.max_questions:
+        return None
+    questions = score_questions(model, age, sex, evidence, probabilities)
+    if not questions:
+        return None
+    best = questions[0]
+    if best.score < settings.min_score and asked >= settings.min_questions:
+        return None
+    return best
+
+
+def answers_for(question: Question, chosen: dict[str, Answer]) -> list[tuple[str, Answer]]:
+    """Complete a question's answers: in a single-choice group, one 'present' option makes the
+    other options absent."""
+    result = [(f, chosen.get(f, Answer.unknown)) for f in question.finding_ids]
+    if question.type == "group_single" and any(a is Answer.present for _, a in result):
+        result = [(f, a if a is Answer.present else Answer.absent) for f, a in result]
+    return result

@@ -1,0 +1,132 @@
+"""The knowledge base compiled into arrays: the probabilistic model the engine computes with.
+
+Kept apart from the pack format (``kb/``) and from the algorithms that use it (``inference``,
+``interview``, ``triage``) in the manner of pgmpy: a model is built once, validated, then queried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+
+from curbside.engine.kb.knowledge import KnowledgeBase
+from curbside.engine.kb.schema import AGE_BANDS, TRIAGE_ORDER, GroupType, Sex, age_band
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+#: Likelihoods are clipped away from 0 and 1 so that one contradicting answer lowers a condition
+#: sharply but never rules it out outright: people misremember and misread questions.
+_P_MIN, _P_MAX = 0.005, 0.995
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    type: GroupType
+    question: str
+    members: tuple[int, ...]
+
+
+@dataclass
+class Model:
+    kb: KnowledgeBase
+    condition_ids: list[str]
+    finding_ids: list[str]
+    likelihood: FloatArray  # [C, F] P(finding present | condition)
+    listed: BoolArray  # [C, F] True where the pack gives the number (else background)
+    log_prior_table: FloatArray  # [bands, sexes, C]
+    triage_rank: IntArray  # [C] default triage level as 0..4
+    groups: list[Group]
+    group_of_finding: IntArray  # [F] index into groups, -1 if asked alone
+    finding_sex: list[str | None]
+    finding_min_age: FloatArray
+    finding_max_age: FloatArray
+    finding_requires: list[tuple[int, ...]]
+    condition_index: dict[str, int] = field(init=False)
+    finding_index: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.condition_index = {c: i for i, c in enumerate(self.condition_ids)}
+        self.finding_index = {f: i for i, f in enumerate(self.finding_ids)}
+
+    @cached_property
+    def log_p(self) -> FloatArray:
+        return np.log(self.likelihood)
+
+    @cached_property
+    def log_1mp(self) -> FloatArray:
+        return np.log1p(-self.likelihood)
+
+    @cached_property
+    def background(self) -> FloatArray:
+        return np.array([self.kb.findings[f].background.value for f in self.finding_ids])
+
+    def log_prior(self, age: float, sex: str) -> FloatArray:
+        band = AGE_BANDS.index(age_band(age))
+        return self.log_prior_table[band, _SEXES.index(Sex(sex))]
+
+
+_SEXES: tuple[Sex, ...] = (Sex.male, Sex.female)
+
+
+def compile_model(kb: KnowledgeBase) -> Model:
+    condition_ids = sorted(kb.conditions)
+    finding_ids = sorted(kb.findings)
+    f_index = {f: i for i, f in enumerate(finding_ids)}
+    n_c, n_f = len(condition_ids), len(finding_ids)
+
+    background = np.array([kb.findings[f].background.value for f in finding_ids])
+    likelihood = np.tile(background, (n_c, 1))
+    listed = np.zeros((n_c, n_f), dtype=bool)
+    for ci, condition_id in enumerate(condition_ids):
+        for finding_id, value in kb.likelihoods.get(condition_id, {}).items():
+            fi = f_index[finding_id]
+            likelihood[ci, fi] = value.value
+            listed[ci, fi] = True
+    likelihood = np.clip(likelihood, _P_MIN, _P_MAX)
+
+    log_prior_table = np.empty((len(AGE_BANDS), len(_SEXES), n_c))
+    for ci, condition_id in enumerate(condition_ids):
+        prior = kb.conditions[condition_id].prior
+        for bi, band in enumerate(AGE_BANDS):
+            for si, sex in enumerate(_SEXES):
+                weight = prior.rate.value
+                if prior.age is not None:
+                    weight *= prior.age.values.get(band, 1.0)
+                if prior.sex is not None:
+                    weight *= prior.sex.values.get(sex.value, 1.0)
+                log_prior_table[bi, si, ci] = np.log(weight) if weight > 0 else -np.inf
+
+    groups = [
+        Group(g.id, g.type, g.question, tuple(f_index[f] for f in g.findings))
+        for g in kb.question_groups.values()
+    ]
+    group_of_finding = np.full(n_f, -1, dtype=np.int64)
+    for gi, group in enumerate(groups):
+        for fi in group.members:
+            group_of_finding[fi] = gi
+
+    findings = [kb.findings[f] for f in finding_ids]
+    return Model(
+        kb=kb,
+        condition_ids=condition_ids,
+        finding_ids=finding_ids,
+        likelihood=likelihood,
+        listed=listed,
+        log_prior_table=log_prior_table,
+        triage_rank=np.array(
+            [TRIAGE_ORDER.index(kb.conditions[c].default_triage) for c in condition_ids],
+            dtype=np.int64,
+        ),
+        groups=groups,
+        group_of_finding=group_of_finding,
+        finding_sex=[f.sex.value if f.sex is not None else None for f in findings],
+        finding_min_age=np.array([f.min_age if f.min_age is not None else 0.0 for f in findings]),
+        finding_max_age=np.array([f.max_age if f.max_age is not None else 200.0 for f in findings]),
+        finding_requires=[tuple(f_index[r] for r in f.requires) for f in findings],
+    )
