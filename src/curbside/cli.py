@@ -24,12 +24,15 @@ from curbside.engine.session import (
     assessment_to_dict,
 )
 from curbside.evaluation import VignetteFileError, evaluate, read_vignettes
+from curbside.guides import read_guides
 from curbside.settings import Settings
 
 app = typer.Typer(help="curbside: a health assistant you can run yourself.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 kb_app = typer.Typer(help="Knowledge-base packs: check and import.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+guides_app = typer.Typer(help="Condition guides: check.", no_args_is_help=True)
+app.add_typer(guides_app, name="guides")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -46,7 +49,7 @@ TRIAGE_TEXT = {
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {message}", highlight=False)
+    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -90,6 +93,23 @@ def kb_check(
         raise typer.Exit(1)
 
 
+@guides_app.command("check")
+def guides_check(
+    directory: Annotated[Path | None, typer.Argument(help="Guides folder.")] = None,
+) -> None:
+    """Validate condition guides: front matter, sections, and a citation on every claim."""
+    settings = Settings()
+    kb, _ = read_knowledge_base(settings.pack_dirs)
+    guides, problems = read_guides(directory or settings.content_dir / "guides", kb.conditions)
+    for problem in problems:
+        err_console.print(f"[red]{problem.severity}[/]: {problem.where}: {problem.message}",
+                          highlight=False, soft_wrap=True)
+    errors = sum(p.severity == "error" for p in problems)
+    console.print(f"{len(guides)} guide(s); {errors} error(s)", highlight=False)
+    if errors:
+        raise typer.Exit(1)
+
+
 def _read_answers(value: str | None) -> dict[str, Answer]:
     if value is None:
         return {}
@@ -115,6 +135,8 @@ def check(
     text: Annotated[str | None, typer.Option(help="The complaint in your own words.")] = None,
     finding: Annotated[list[str] | None, typer.Option(
         "--finding", help="A finding id you have (repeatable), instead of or beside --text.")] = None,
+    absent: Annotated[list[str] | None, typer.Option(
+        "--absent", help="A finding id you do not have (repeatable).")] = None,
     answers: Annotated[str | None, typer.Option(
         help="Answer the interview from this JSON object {finding_id: present|absent|unknown} "
              "(or a file); questions not covered are answered \"don't know\".")] = None,
@@ -130,7 +152,7 @@ def check(
     elif text is None and not finding:
         raise fail("give the complaint with --text or --finding (or run interactively)")
     try:
-        session = engine.start(age, sex, text=text, initial=finding or ())
+        session = engine.start(age, sex, text=text, initial=finding or (), absent=absent or ())
     except (ComplaintError, EvidenceError) as exc:
         raise fail(str(exc)) from None
     given = _read_answers(answers)
@@ -178,7 +200,7 @@ def _ask_opening(age: float | None, sex: str | None, text: str | None,
 def _interview(session: Session) -> None:
     while (question := session.next_question()) is not None:
         number = session.questions_asked + 1
-        console.print(f"\n[bold]Question {number}[/] (at most {session.settings.max_questions if session.settings else 30})")
+        console.print(f"\n[bold]Question {number}[/]")
         reply = _ask(question)
         if reply == "quit":
             raise typer.Exit(0)

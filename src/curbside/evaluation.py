@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,7 +19,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curbside.engine.inference import Answer, EvidenceError
-from curbside.engine.interview import InterviewSettings
 from curbside.engine.kb.icd10 import icd10_prefix_match
 from curbside.engine.kb.schema import TRIAGE_ORDER, TriageLevel
 from curbside.engine.session import ComplaintError, Engine
@@ -120,11 +120,7 @@ def _matches(engine: Engine, condition_id: str, gold: Diagnosis) -> bool:
 
 
 def run_case(engine: Engine, vignette: Vignette, max_questions: int = 30) -> CaseResult:
-    settings = InterviewSettings(
-        max_questions=max_questions,
-        min_score=engine.settings.min_score,
-        min_questions=engine.settings.min_questions,
-    )
+    settings = dataclasses.replace(engine.settings, max_questions=max_questions)
     truth: dict[str, Answer] = {}
     if vignette.structured:
         truth.update({f: Answer.present for f in vignette.present or ()})

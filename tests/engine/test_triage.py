@@ -62,3 +62,24 @@ def test_no_red_flag_no_floor(tiny_model: Model) -> None:
 def test_loss_is_zero_only_on_the_diagonal(level: int) -> None:
     assert LOSS[level][level] == 0
     assert all(LOSS[a][level] > 0 for a in range(5) if a != level)
+
+
+def test_compiled_rules_agree_with_the_rule_definitions(tiny_model: Model) -> None:
+    """yes_floors (array form) against a direct reading of each rule."""
+    from curbside.engine.triage import rule_applies_to, rule_fires
+
+    rng = np.random.default_rng(3)
+    findings = tiny_model.finding_ids
+    for _ in range(50):
+        present = {f for f in findings if rng.random() < 0.3}
+        age, sex = float(rng.integers(0, 100)), ("male", "female")[int(rng.integers(0, 2))]
+        mask = np.array([f in present for f in findings])
+        floors = tiny_model.rules.yes_floors(mask, age, sex, 0)
+        for fi, finding_id in enumerate(findings):
+            expected = 0
+            for rule in tiny_model.kb.red_flags:
+                if (finding_id not in present and rule_applies_to(rule, age, sex)
+                        and rule_fires(rule, present | {finding_id})
+                        and not rule_fires(rule, present)):
+                    expected = max(expected, rule.level.rank)
+            assert floors[fi] == expected, (finding_id, present)

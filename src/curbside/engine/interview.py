@@ -22,7 +22,7 @@ import numpy as np
 from curbside.engine.inference import Answer, Evidence
 from curbside.engine.kb.schema import GroupType
 from curbside.engine.model import FloatArray, IntArray, Model
-from curbside.engine.triage import LOSS, completing_level, fired_rules, rule_applies_to
+from curbside.engine.triage import LOSS, fired_rules
 
 TRIAGE_WEIGHT = 0.5
 #: Conditions below this posterior are left out of the question scoring (not of the posterior):
@@ -61,9 +61,19 @@ class Question:
 
 @dataclass(frozen=True)
 class InterviewSettings:
+    """When to stop: a question must score above ``min_score * (1 + asked / patience)``.
+
+    The bar rises as the interview gets longer: every extra question costs the person more
+    patience, so late questions must be worth more than early ones.
+    """
+
     max_questions: int = 30
-    min_score: float = 0.03
+    min_score: float = 0.05
+    patience: float = 10.0
     min_questions: int = 0
+
+    def threshold(self, asked: int) -> float:
+        return self.min_score * (1.0 + asked / self.patience)
 
 
 @dataclass
@@ -110,24 +120,6 @@ def _candidates(model: Model, age: float, sex: str, evidence: Evidence) -> _Cand
     return out
 
 
-def _rule_levels(model: Model, evidence: Evidence, age: float, sex: str,
-                 finding_indices: IntArray, floor: int) -> IntArray:
-    """The triage floor that a 'yes' to each finding would set (the current floor if none)."""
-    present = set(evidence.present)
-    levels = np.full(finding_indices.size, floor, dtype=np.int64)
-    rules = [r for r in model.kb.red_flags if rule_applies_to(r, age, sex)]
-    if not rules:
-        return levels
-    position = {int(fi): k for k, fi in enumerate(finding_indices)}
-    for rule in rules:
-        for finding_id in rule.findings:
-            fi = model.finding_index[finding_id]
-            k = position.get(fi)
-            if k is not None and completing_level(rule, present, finding_id):
-                levels[k] = max(levels[k], rule.level.rank)
-    return levels
-
-
 def score_questions(model: Model, age: float, sex: str, evidence: Evidence,
                     probabilities: FloatArray) -> list[Question]:
     """All candidate questions with their scores, best first."""
@@ -135,6 +127,9 @@ def score_questions(model: Model, age: float, sex: str, evidence: Evidence,
     if not candidates.singles and not candidates.groups:
         return []
     floor = max((r.level.rank for r in fired_rules(model, age, sex, evidence)), default=0)
+    present_mask = np.zeros(len(model.finding_ids), dtype=bool)
+    present_mask[[model.finding_index[f] for f in evidence.present]] = True
+    yes_floor_all = model.rules.yes_floors(present_mask, age, sex, floor)
 
     active = np.flatnonzero(probabilities >= ACTIVE_MIN)
     post = probabilities[active] / probabilities[active].sum()
@@ -157,7 +152,7 @@ def score_questions(model: Model, age: float, sex: str, evidence: Evidence,
         p_no = 1.0 - p_yes
         gain = (entropy + _xlogx(joint_yes).sum(axis=0) - _xlogx(p_yes)
                 + _xlogx(joint_no).sum(axis=0) - _xlogx(p_no))
-        yes_levels = _rule_levels(model, evidence, age, sex, indices, floor)
+        yes_levels = yes_floor_all[indices]
         no_levels = np.full(indices.size, floor, dtype=np.int64)
         loss_yes = np.empty((indices.size, n_actions))
         for level in np.unique(yes_levels):  # at most five distinct floors
@@ -229,7 +224,7 @@ def next_question(model: Model, age: float, sex: str, evidence: Evidence,
     if not questions:
         return None
     best = questions[0]
-    if best.score < settings.min_score and asked >= settings.min_questions:
+    if best.score < settings.threshold(asked) and asked >= settings.min_questions:
         return None
     return best
 

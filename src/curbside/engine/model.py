@@ -32,6 +32,43 @@ class Group:
     members: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class CompiledRules:
+    """Red-flag rules as masks over findings, so "would a yes fire a rule?" is one array operation."""
+
+    all_mask: BoolArray  # [R, F]
+    any_mask: BoolArray
+    any2_mask: BoolArray
+    level: IntArray  # [R]
+    sex: list[str | None]
+    min_age: FloatArray
+    max_age: FloatArray
+
+    def applicable(self, age: float, sex: str) -> BoolArray:
+        sex_ok = np.array([s is None or s == sex for s in self.sex], dtype=bool)
+        ok: BoolArray = sex_ok & (self.min_age <= age) & (age <= self.max_age)
+        return ok
+
+    def yes_floors(self, present: BoolArray, age: float, sex: str, floor: int) -> IntArray:
+        """[F]: the triage floor after a 'yes' to each finding (at least ``floor``)."""
+        applicable = self.applicable(age, sex)
+        missing = (self.all_mask & ~present).sum(axis=1)  # [R]
+        any_ok = ~self.any_mask.any(axis=1) | (self.any_mask & present).any(axis=1)
+        any2_ok = ~self.any2_mask.any(axis=1) | (self.any2_mask & present).any(axis=1)
+        fires_now = (missing == 0) & any_ok & any2_ok
+        fires_after = (
+            ((missing[:, None] - (self.all_mask & ~present).astype(np.int64)) == 0)
+            & (any_ok[:, None] | self.any_mask)
+            & (any2_ok[:, None] | self.any2_mask)
+            & ~fires_now[:, None]
+            & applicable[:, None]
+            & ~present[None, :]
+        )
+        levels = np.where(fires_after, self.level[:, None], 0).max(axis=0, initial=0)
+        result: IntArray = np.maximum(levels, floor)
+        return result
+
+
 @dataclass
 class Model:
     kb: KnowledgeBase
@@ -47,6 +84,7 @@ class Model:
     finding_min_age: FloatArray
     finding_max_age: FloatArray
     finding_requires: list[tuple[int, ...]]
+    rules: CompiledRules
     condition_index: dict[str, int] = field(init=False)
     finding_index: dict[str, int] = field(init=False)
 
@@ -113,6 +151,7 @@ def compile_model(kb: KnowledgeBase) -> Model:
 
     findings = [kb.findings[f] for f in finding_ids]
     return Model(
+        rules=_compile_rules(kb, f_index),
         kb=kb,
         condition_ids=condition_ids,
         finding_ids=finding_ids,
@@ -129,4 +168,23 @@ def compile_model(kb: KnowledgeBase) -> Model:
         finding_min_age=np.array([f.min_age if f.min_age is not None else 0.0 for f in findings]),
         finding_max_age=np.array([f.max_age if f.max_age is not None else 200.0 for f in findings]),
         finding_requires=[tuple(f_index[r] for r in f.requires) for f in findings],
+    )
+
+
+def _compile_rules(kb: KnowledgeBase, f_index: dict[str, int]) -> CompiledRules:
+    rules = kb.red_flags
+    shape = (len(rules), len(f_index))
+    masks = {name: np.zeros(shape, dtype=bool) for name in ("all", "any", "any_second")}
+    for ri, rule in enumerate(rules):
+        for name in masks:
+            for finding_id in getattr(rule, name):
+                masks[name][ri, f_index[finding_id]] = True
+    return CompiledRules(
+        all_mask=masks["all"],
+        any_mask=masks["any"],
+        any2_mask=masks["any_second"],
+        level=np.array([TRIAGE_ORDER.index(r.level) for r in rules], dtype=np.int64),
+        sex=[r.sex.value if r.sex is not None else None for r in rules],
+        min_age=np.array([r.min_age if r.min_age is not None else 0.0 for r in rules]),
+        max_age=np.array([r.max_age if r.max_age is not None else 200.0 for r in rules]),
     )

@@ -85,13 +85,6 @@ def fired_rules(model: Model, age: float, sex: str, evidence: Evidence) -> list[
     return fired
 
 
-def completing_level(rule: RedFlagRule, present: set[str], finding_id: str) -> bool:
-    """Would a 'yes' to ``finding_id`` make ``rule`` fire, given what is present now?"""
-    if finding_id not in rule.findings:
-        return False
-    return rule_fires(rule, present | {finding_id}) and not rule_fires(rule, present)
-
-
 def condition_loss(model: Model, floor: int = 0) -> FloatArray:
     """[C, actions]: the loss of each action if each condition is the true one.
 

@@ -1,0 +1,99 @@
+"""`curbside kb check`'s errors: each broken pack names the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curbside.engine.kb import KnowledgeBaseError, load_knowledge_base, read_knowledge_base
+
+TINY = (Path(__file__).parent / "fixtures" / "tiny" / "pack.yaml").read_text()
+
+
+def pack_with(tmp_path: Path, old: str, new: str) -> Path:
+    assert old in TINY, old
+    directory = tmp_path / "pack"
+    directory.mkdir()
+    (directory / "pack.yaml").write_text(TINY.replace(old, new, 1))
+    return directory
+
+
+def errors(directory: Path) -> list[str]:
+    _, problems = read_knowledge_base([directory])
+    return [f"{p.where}: {p.message}" for p in problems if p.severity == "error"]
+
+
+def test_the_fixture_pack_is_clean(tmp_path: Path) -> None:
+    assert errors(pack_with(tmp_path, "Tiny", "Tiny")) == []
+
+
+def test_unknown_key_is_an_error(tmp_path: Path) -> None:
+    found = errors(pack_with(tmp_path, "    default_triage: self_care",
+                             "    default_triage: self_care\n    colour: blue"))
+    assert any("colour: unknown key" in e for e in found)
+
+
+def test_dangling_finding_in_likelihoods(tmp_path: Path) -> None:
+    found = errors(pack_with(tmp_path, "    f2: {value: 0.5", "    f9: {value: 0.5"))
+    assert any("likelihoods.cond_a.f9" in e and "unknown finding" in e for e in found)
+
+
+def test_dangling_condition_in_likelihoods(tmp_path: Path) -> None:
+    found = errors(pack_with(tmp_path, "  cond_c:\n    f3:", "  cond_z:\n    f3:"))
+    assert any("likelihoods.cond_z" in e and "unknown condition" in e for e in found)
+    assert any("conditions.cond_c" in e and "no likelihoods" in e for e in found)
+
+
+def test_dangling_finding_in_red_flag(tmp_path: Path) -> None:
+    found = errors(pack_with(tmp_path, "all: [f3]", "all: [f7]"))
+    assert any("red_flags.f3_is_an_emergency" in e and "'f7'" in e for e in found)
+
+
+def test_probability_out_of_range(tmp_path: Path) -> None:
+    found = errors(pack_with(tmp_path, "f1: {value: 0.8,", "f1: {value: 1.8,"))
+    assert any("likelihoods.cond_a.f1.value" in e and "less than or equal to 1" in e for e in found)
+
+
+def test_number_without_source_is_an_error(tmp_path: Path) -> None:
+    found = errors(pack_with(tmp_path, "f2: {value: 0.5, source: [T1]}", "f2: {value: 0.5}"))
+    assert any("needs a source, or an estimate" in e for e in found)
+
+
+def test_unknown_source_is_an_error(tmp_path: Path) -> None:
+    found = errors(pack_with(tmp_path, "f2: {value: 0.5, source: [T1]}",
+                             "f2: {value: 0.5, source: [T7]}"))
+    assert any("likelihoods.cond_a.f2: unknown source 'T7'" in e for e in found)
+
+
+def test_estimate_without_rationale_is_an_error(tmp_path: Path) -> None:
+    found = errors(pack_with(tmp_path, "f3: {value: 0.9, source: [T1]}",
+                             "f3: {value: 0.9, estimate: guessed}"))
+    assert any("estimate 'guessed' has no rationale" in e for e in found)
+
+
+def test_invalid_icd10_code_is_an_error(tmp_path: Path) -> None:
+    found = errors(pack_with(tmp_path, "icd10: [R25.2]", "icd10: [R25.99]"))
+    assert any("'R25.99' is not in the ICD-10-CM table" in e for e in found)
+
+
+def test_duplicate_condition_is_an_error(tmp_path: Path) -> None:
+    directory = pack_with(tmp_path, "Tiny", "Tiny")
+    (directory / "more.yaml").write_text(
+        "conditions:\n  - id: cond_a\n    name: Again\n    icd10: [R25.2]\n"
+        "    default_triage: self_care\n    specialty: x\n    description: A duplicate entry.\n"
+        "    prior: {rate: {value: 1, source: [T1]}}\n"
+    )
+    assert any("cond_a" in e and "already defined" in e for e in errors(directory))
+
+
+def test_broken_yaml_is_reported_not_raised(tmp_path: Path) -> None:
+    directory = tmp_path / "pack"
+    directory.mkdir()
+    (directory / "pack.yaml").write_text("conditions: [\n")
+    assert any("not valid YAML" in e for e in errors(directory))
+
+
+def test_strict_loading_refuses_a_broken_pack(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeBaseError, match="error"):
+        load_knowledge_base([pack_with(tmp_path, "icd10: [R25.2]", "icd10: [XX]")])
