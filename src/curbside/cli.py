@@ -323,5 +323,30 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
     console.print(summary)
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.", min=1, max=65535)] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=16)] = 1,
+) -> None:
+    """Serve the web app and the JSON API (SQLite in the data folder unless configured)."""
+    import uvicorn
+
+    from curbside.app import Curbside
+
+    settings = Settings()
+    try:
+        curbside = Curbside(settings)
+        curbside.prepare_database()
+    except KnowledgeBaseError as exc:
+        raise fail(str(exc)) from None
+    curbside.database.dispose()
+    console.print(f"curbside on http://{host or settings.host}:{port or settings.port} "
+                  f"(database: {curbside.database.backend})", highlight=False)
+    uvicorn.run("curbside.web.factory:app", factory=True, host=host or settings.host,
+                port=port or settings.port, workers=workers, log_level="warning",
+                proxy_headers=False)
+
+
 def main() -> None:
     app()

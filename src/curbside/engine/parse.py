@@ -1,7 +1,7 @@
 """The free-text parser: what a person typed -> findings affirmed or negated, age and sex.
 
 Pure Python (stdlib + rapidfuzz). :class:`TextParser` compiles the knowledge base's synonyms once;
-:meth:`TextParser.parse` is then fast (about a millisecond for a page of text). The algorithm, the
+:meth:`TextParser.parse` is then fast (about 4 ms for 2,000 characters). The algorithm, the
 negation rules and the known limits are described in ``docs/parser.md``; in short:
 
 1. **Tokens.** Words, numbers and punctuation with their character spans. Contractions are expanded
@@ -21,6 +21,7 @@ negation rules and the known limits are described in ``docs/parser.md``; in shor
    ends at a sentence end, ``;``, ``:``, "but", "though", "however", "except"..., and at a comma or
    "and"/"or" that starts a new clause (a subject pronoun, or "my X is ..."). A skipped "not" inside
    a phrase ("stretching doesn't help") negates it; post-triggers ("denied", "none", "absent").
+   A preposition after the first negated word ends the scope ("no blood in my diarrhoea").
    Negation words that are part of a matched phrase ("won't go back in") are not triggers.
    Hedges ("not sure", "maybe", "worried about", "signs of") and comparisons ("like a cramp") drop
    a mention; mentions about a relative who is not the patient ("my mum had kidney stones") too.
@@ -31,7 +32,7 @@ negation rules and the known limits are described in ``docs/parser.md``; in shor
    findings; logically exclusive pairs.
 5. **Conflicts**: a finding both affirmed and negated takes the polarity of its *last* mention in
    the text (people correct themselves and tell stories in time order: "it always popped back in
-   ... since this morning I can't push it back").
+   ... since this morning I can't push it back"); at the very same place, affirmed wins.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 
 from rapidfuzz import process
@@ -48,6 +51,11 @@ from rapidfuzz.distance import OSA
 from curbside.engine.kb.knowledge import KnowledgeBase
 
 Sex = Literal["male", "female"]
+
+
+def _words(block: str) -> frozenset[str]:
+    """A word set written as one string."""
+    return frozenset(block.split())
 
 # --------------------------------------------------------------------------------------------
 # Public results
@@ -79,19 +87,16 @@ class ParsedText:
 # --------------------------------------------------------------------------------------------
 
 #: Words that matching skips: they never count as a gap and never need to be in a synonym.
-FILLERS = frozenset("a an the my his her their our your its left right any some".split())
+FILLERS = _words("a an the my his her their our your its left right any some")
 
 _NOT_FORMS = {
     "can't": ("can", "not"), "cant": ("can", "not"), "cannot": ("can", "not"),
     "won't": ("will", "not"), "wont": ("will", "not"), "shan't": ("shall", "not"),
     "ain't": ("is", "not"), "aint": ("is", "not"),
 }
-_APOSTROPHELESS_NOT = (
-    "dont doesnt didnt isnt arent wasnt werent havent hasnt hadnt couldnt wouldnt shouldnt mustnt"
-).split()
-_PRONOUN_IS = frozenset(
-    "it he she that there what who here where how everything nothing something this".split()
-)
+_APOSTROPHELESS_NOT = _words(
+    "dont doesnt didnt isnt arent wasnt werent havent hasnt hadnt couldnt wouldnt shouldnt mustnt")
+_PRONOUN_IS = _words("it he she that there what who here where how everything nothing something this")
 _WHOLE_WORD = {"im": ("i", "am"), "ive": ("i", "have"), "id": ("i", "would")}
 
 #: Irregular forms -> a base word (then stemmed like any word).
@@ -114,7 +119,7 @@ _IRREGULAR_GROUPS: dict[str, str] = {
     "calf": "calves", "foot": "feet", "tooth": "teeth", "man": "men", "woman": "women",
     "child": "children", "pink": "pinkish", "red": "reddish", "brown": "brownish",
     "yellow": "yellowish", "gray": "grey greyish grayish", "blue": "bluish blueish",
-    "purple": "purplish", "white": "whitish", "mum": "mom mummy mommy mam ma mother's",
+    "purple": "purplish", "white": "whitish", "mum": "mom mummy mommy mam mother",
     "dad": "daddy", "deny": "denies denied denying", "breath": "breathe breathes breathed breathing",
     "pee": "peed peeing pees", "wee": "weed weeing wees", "poo": "pooed pooing poos",
     "use": "used using uses",
@@ -148,7 +153,7 @@ _PSEUDO_NEG: tuple[tuple[str, ...], ...] = (
     ("not", "only"), ("not", "just"), ("no", "doubt"), ("no", "matter"), ("not", "necessarily"),
     ("not", "sure"), ("not", "certain"), ("no", "idea"),
 )
-_POST_NEG = frozenset({"deny", "none", "absent", "negative", "nil", "free", "gone"})
+_POST_NEG = frozenset({"deny", "none", "absent", "negative", "nil", "free"})
 _UNCERTAIN_PHRASES: tuple[tuple[str, ...], ...] = (
     ("not", "sure"), ("unsure",), ("not", "certain"), ("wonder",), ("wonder", "if"),
     ("worried", "about"), ("worry", "about"), ("worried", "that"), ("afraid", "of"),
@@ -161,24 +166,21 @@ _UNCERTAIN_PHRASES: tuple[tuple[str, ...], ...] = (
     ("what", "to", "do", "if"), ("what", "happen", "if"), ("can", "you", "get"),
 )
 #: Words that end a negation scope (stems).
-_SCOPE_END_WORDS = frozenset(
-    "but though although however except yet whereas apart aside which who whose because".split()
-)
+_SCOPE_END_WORDS = _words(
+    "but though although however except yet whereas apart aside which who whose because")
 _SENTENCE_END = frozenset({".", "!", "?", ";", ":", "\n", "(", ")"})
 #: A preposition after the first negated word ends the scope ("no blood in my poo").
-_PREP_BREAK = frozenset(
-    "in on at of from around near over under above below inside behind".split())
-_PREP_KEEP = frozenset(
-    "know knew known knows think thought heard hear aware sign signs history short free".split())
-_SUBJECTS = frozenset("i he she it we they you there this that".split())
-_DETERMINERS = frozenset("my his her our their your its the this that".split())
-_CLAUSE_VERBS = frozenset(
+_PREP_BREAK = _words("in on at of from around near over under above below inside behind")
+_PREP_KEEP = _words(
+    "know knew known knows think thought heard hear aware sign signs history short free")
+_SUBJECTS = _words("i he she it we they you there this that")
+_DETERMINERS = _words("my his her our their your its the this that")
+_CLAUSE_VERBS = _words(
     "be am have do look feel hurt go come get make can will would could should may might must "
     "ache swell burn sting keep start stop happen work need take give become turn show pass move "
-    "stay grow seem complain suffer say".split()
-)
-_NEG_TOKENS = frozenset({"not", "no", "never", "without", "nor", "none"})
-_AUXILIARIES = frozenset("can could will would do be have should must shall may might am".split())
+    "stay grow seem complain suffer say")
+_NEG_TOKENS = frozenset({"not", "no", "never", "without", "nor", "none", "free"})
+_AUXILIARIES = _words("can could will would do be have should must shall may might am")
 
 #: Relatives: a mention in a clause about a relative who is not the patient is not the patient's.
 _RELATIVES: dict[str, Sex | None] = {
@@ -195,7 +197,7 @@ _RELATIVES: dict[str, Sex | None] = {
     "person": None, "patient": None, "everyone": None,
 }
 #: Other people who are never the patient and count as the subject wherever they stand.
-_ALWAYS_OTHER = frozenset("family someone somebody anyone anybody people person everyone".split())
+_ALWAYS_OTHER = _words("family someone somebody anyone anybody people person everyone")
 _SEX_NOUNS: dict[str, Sex] = {
     "male": "male", "man": "male", "boy": "male", "gentleman": "male", "guy": "male",
     "female": "female", "woman": "female", "girl": "female", "lady": "female",
@@ -203,7 +205,7 @@ _SEX_NOUNS: dict[str, Sex] = {
 _SEX_CUES: dict[str, Sex] = {
     "testicle": "male", "testicles": "male", "testis": "male", "testes": "male",
     "scrotum": "male", "scrotal": "male", "penis": "male", "prostate": "male",
-    "period": "female", "periods": "female", "menstrual": "female", "pregnant": "female",
+    "menstrual": "female", "pregnant": "female",
     "pregnancy": "female", "vagina": "female", "vaginal": "female", "womb": "female",
     "uterus": "female", "ovary": "female", "ovaries": "female", "labia": "female",
     "breastfeeding": "female", "menopause": "female", "miscarriage": "female",
@@ -228,9 +230,12 @@ DURATION_BINS: tuple[tuple[str, float, float], ...] = (
     ("duration_days", 24.0, 168.0 + 1e-6),
     ("duration_weeks", 168.0 + 1e-6, math.inf),
 )
-#: Episode lengths in minutes: (finding, low, high]; only the short-episode finding by default.
-EPISODE_BINS: tuple[tuple[str, float, float], ...] = (
-    ("episode_seconds_to_minutes", 0.0, 10.0),
+#: Episode lengths in minutes: (finding, low, high], and findings one of which must be mentioned
+#: in the same sentence (empty: any finding). "It's agony for a few minutes" -> short episodes.
+EPISODE_BINS: tuple[tuple[str, float, float, tuple[str, ...]], ...] = (
+    ("episode_seconds_to_minutes", 0.0, 10.0, ()),
+    ("cramp_over_10_min", 10.0, math.inf,
+     ("cramp_muscle_hardens", "widespread_cramps", "cramp_over_10_min")),
 )
 #: Frequency findings: finding -> (per-week threshold: more is present, fewer than
 #: ``threshold - 1`` absent; findings one of which must be affirmed in the text for the rule).
@@ -287,6 +292,7 @@ NEGATIVE_PHRASES: dict[str, tuple[str, ...]] = {
 IMPLIES: dict[str, tuple[str, ...]] = {
     "frequent_cramps": ("cramp_muscle_hardens",),
     "widespread_cramps": ("cramp_muscle_hardens",),
+    "cramp_over_10_min": ("cramp_muscle_hardens",),
 }
 #: Findings that exclude each other: affirming one denies the others at the same place.
 EXCLUSIVE: tuple[tuple[str, ...], ...] = (("lump_goes_back", "lump_irreducible"),)
@@ -319,7 +325,6 @@ _MAX_TOTAL_GAP = 4
 _NEG_WINDOW = 8  # words after a pre-trigger that it can negate
 
 
-
 # --------------------------------------------------------------------------------------------
 # Tokens
 # --------------------------------------------------------------------------------------------
@@ -329,7 +334,7 @@ _TOKEN_RE = re.compile(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tok:
     norm: str  # lower-case surface form (after contraction expansion)
     stem: str
@@ -375,11 +380,13 @@ _IRREGULAR_STEM = {form: _suffix_stem(base) if base not in ("be", "have", "do", 
 
 
 #: Words whose suffix stem would collide with another word ("lunge" is no "lung").
-_STEM_OVERRIDE = {"lunge": "lunge", "lunged": "lunge", "lunging": "lunge", "lunges": "lunge",
+_STEM_OVERRIDE = {"spotting": "spotting", "hives": "hives", "nightly": "nightly",
+                  "lunge": "lunge", "lunged": "lunge", "lunging": "lunge", "lunges": "lunge",
                   "care": "care", "cares": "care", "caring": "care", "cared": "care",
                   "hope": "hope", "hoping": "hope", "hoped": "hope", "hopes": "hope"}
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The stem the matcher compares: irregular forms, British spellings and suffixes folded."""
     if word in _STEM_OVERRIDE:
@@ -390,39 +397,48 @@ def stem(word: str) -> str:
     return _suffix_stem(word)
 
 
+# The word sets compared with token stems, stemmed once ``stem`` exists.
+_PRE_NEG_SINGLE = frozenset(map(stem, _PRE_NEG_SINGLE))
+_POST_NEG = frozenset(map(stem, _POST_NEG))
+_SCOPE_END_WORDS = frozenset(map(stem, _SCOPE_END_WORDS))
+_CLAUSE_VERBS = frozenset(map(stem, _CLAUSE_VERBS))
+_NEG_TOKENS = frozenset(map(stem, _NEG_TOKENS))
+_AUXILIARIES = frozenset(map(stem, _AUXILIARIES))
+
 #: Verbs that a two-word phrase may not skip over.
-_GAP_VERBS = frozenset(stem(w) for w in (
+_GAP_VERBS = frozenset(map(stem, _words(
     "come go get make take shoot spread travel say tell think know want try start stop keep see "
-    "walk run eat drink play work help touch put lift cough sneeze move turn press").split())
+    "walk run eat drink play work help touch put lift cough sneeze move turn press")))
 
 
-def _expand(word: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _expand(word: str) -> tuple[str, ...]:
     """Lower-case word -> one or more words (contractions expanded)."""
     w = word.replace("\u2019", "'")
     if w in _NOT_FORMS:
-        return list(_NOT_FORMS[w])
+        return _NOT_FORMS[w]
     if w in _WHOLE_WORD:
-        return list(_WHOLE_WORD[w])
+        return _WHOLE_WORD[w]
     if w in _APOSTROPHELESS_NOT:
-        return [w[:-2], "not"]
+        return (w[:-2], "not")
     if w.endswith("n't"):
-        return [w[:-3], "not"]
+        return (w[:-3], "not")
     if "'" in w:
         head, _, tail = w.partition("'")
         if tail == "m":
-            return [head, "am"]
+            return (head, "am")
         if tail == "re":
-            return [head, "are"]
+            return (head, "are")
         if tail == "ve":
-            return [head, "have"]
+            return (head, "have")
         if tail == "ll":
-            return [head, "will"]
+            return (head, "will")
         if tail == "d":
-            return [head, "would"]
+            return (head, "would")
         if tail == "s":
-            return [head, "is"] if head in _PRONOUN_IS else [head]
-        return [head + tail]
-    return [w]
+            return (head, "is") if head in _PRONOUN_IS else (head,)
+        return (head + tail,)
+    return (w,)
 
 
 def tokenize(text: str) -> list[_Tok]:
@@ -444,11 +460,14 @@ def tokenize(text: str) -> list[_Tok]:
             else:
                 tokens.append(_Tok(raw, raw, start, end, "p"))
             continue
-        for word in _expand(raw.lower()):
-            if not word:
-                continue
-            tokens.append(_Tok(word, stem(word), start, end, "w", filler=word in FILLERS))
+        for word, word_stem, filler in _word_parts(raw.lower()):
+            tokens.append(_Tok(word, word_stem, start, end, "w", filler))
     return tokens
+
+
+@lru_cache(maxsize=65536)
+def _word_parts(word: str) -> tuple[tuple[str, str, bool], ...]:
+    return tuple((w, stem(w), w in FILLERS) for w in _expand(word) if w)
 
 
 def _phrase_stems(phrase: str) -> tuple[str, ...]:
@@ -588,12 +607,17 @@ class TextParser:
              tuple(f for f in findings if f in self.finding_ids))
             for subjects, findings in NORMAL_STATEMENTS
         )
+        self._normal_first = frozenset(
+            first for index, _ in self._normal for first in index.by_first)
         self._normal_pred = _PhraseIndex(_phrase_stems(p) for p in _NORMAL_PREDICATES)
         self._normal_pred_single = frozenset(
             ps[0] for ps in map(_phrase_stems, _NORMAL_PREDICATES) if len(ps) == 1)
         self._uncertain = _PhraseIndex(tuple(stem(w) for w in p) for p in _UNCERTAIN_PHRASES)
         self._pseudo = _PhraseIndex(tuple(stem(w) for w in p) for p in _PSEUDO_NEG)
         self._pre_phrases = _PhraseIndex(tuple(stem(w) for w in p) for p in _PRE_NEG_PHRASES)
+        self._trigger_firsts = frozenset(
+            {*self._uncertain.by_first, *self._pseudo.by_first, *self._pre_phrases.by_first,
+             *_PRE_NEG_SINGLE})
         self._duration_ids = tuple(b for b in DURATION_BINS if b[0] in self.finding_ids)
         self._episode_ids = tuple(b for b in EPISODE_BINS if b[0] in self.finding_ids)
         self._implies: dict[str, tuple[str, ...]] = {}
@@ -620,7 +644,7 @@ class TextParser:
         # "can't walk" also matches "can walk" as a denial.
         if finding_id is not None and present and "not" in stems:
             i = stems.index("not")
-            if 0 < i and stems[i - 1] in _AUXILIARIES and len(stems) >= 3:
+            if i > 0 and stems[i - 1] in _AUXILIARIES and len(stems) >= 3:
                 positive = stems[:i] + stems[i + 1:]
                 self._insert(positive, _Phrase(finding_id, False, len(positive), phrase))
 
@@ -665,7 +689,13 @@ class TextParser:
                 continue
             candidates.append(_Cand(fid, present, start, end, m.first, m.first))
         candidates += relief
-        candidates += self._normal_mentions(tokens)
+        normal = self._normal_mentions(tokens)
+        if normal:
+            # "normal temperature" is a denial, whatever the word "temperature" says alone.
+            candidates = [c for c in candidates if not any(
+                c.finding_id == d.finding_id and c.start < d.end and d.start < c.end
+                for d in normal)]
+        candidates += normal
         fever_cands, fever_words = self._temperatures(text, tokens)
         if fever_words:
             candidates = [c for c in candidates if not (
@@ -680,7 +710,7 @@ class TextParser:
                                                       c.finding_id)]
         duration_cands = self._duration_candidates(text, tokens, candidates, duration_cands)
         candidates += self._duration_mentions(duration_cands, tokens)
-        candidates += self._episode_mentions(text, tokens)
+        candidates += self._episode_mentions(text, tokens, candidates)
         candidates += self._frequency_mentions(text, tokens, candidates)
         candidates += self._implied_mentions(candidates)
         candidates += self._exclusive_mentions(candidates)
@@ -755,12 +785,12 @@ class TextParser:
                     if cj >= n:
                         break
                     token = tokens[content[cj]]
-                    if token.kind == "p" or token.stem in _SCOPE_END_WORDS:
-                        break
                     child = node.children.get(token.stem)
                     gap = gaps + step - 1
                     if child is not None and gap <= _MAX_TOTAL_GAP:
                         stack.append((child, cj, (*positions, content[cj]), gap, skipped_neg))
+                    if token.kind == "p" or token.stem in _SCOPE_END_WORDS:
+                        break  # words of the phrase may be these, skipped words may not
                     if token.stem in _NEG_TOKENS:
                         skipped_neg = True
         return found
@@ -772,9 +802,9 @@ class TextParser:
         word and no negation; two-word phrases skip at most two words, and no verb or relative
         pronoun ("mouth sores that come back" is no "sore back")."""
         skipped: list[_Tok] = []
-        for a, b in zip(positions, positions[1:], strict=False):
+        for a, b in pairwise(positions):
             skipped += [t for t in tokens[a + 1:b] if not t.filler]
-        if any(t.kind == "n" for t in skipped):
+        if any(t.kind == "n" or t.norm in _NUMBER_WORDS for t in skipped):
             return False
         if not phrase.present and (negated or len(skipped) > 1):
             return False
@@ -789,22 +819,24 @@ class TextParser:
         """Blockers remove what they block; then the longest match wins and a shorter one goes
         when it lies inside a longer one or shares at least half of its words (three or more)."""
         blockers = [m for m in matches if m.phrase.finding_id is None]
-        matches = [m for m in matches if m.phrase.finding_id is not None and not any(
-            m.phrase.finding_id in self._blocks.get(b.phrase.text, ())
-            and b.first <= m.first and m.last <= b.last for b in blockers)]
+        matches = [m for m in matches if m.phrase.finding_id is not None]
+        if blockers:
+            matches = [m for m in matches if not any(
+                m.phrase.finding_id in self._blocks.get(b.phrase.text, ())
+                and b.first <= m.first and m.last <= b.last for b in blockers)]
         matches.sort(key=lambda m: (-m.phrase.length, m.gaps, m.first, m.phrase.text))
         chosen: list[_Match] = []
         seen: set[tuple[str | None, tuple[int, ...]]] = set()
+        at_position: dict[int, list[_Match]] = {}
         for m in matches:
             key = (m.phrase.finding_id, m.positions)
             if key in seen:
                 continue
             mine = set(m.positions)
             drop = False
-            for other in chosen:
+            others = {id(o): o for p in m.positions for o in at_position.get(p, ())}
+            for other in others.values():
                 shared = len(mine & set(other.positions))
-                if not shared:
-                    continue
                 if set(other.positions) == mine:
                     if other.phrase.finding_id == m.phrase.finding_id:
                         drop = True
@@ -816,6 +848,8 @@ class TextParser:
             if not drop:
                 chosen.append(m)
                 seen.add(key)
+                for p in m.positions:
+                    at_position.setdefault(p, []).append(m)
         chosen.sort(key=lambda m: (m.first, m.last))
         return chosen
 
@@ -856,10 +890,11 @@ class TextParser:
                     and tokens[i - 1].norm not in _PREP_KEEP:
                 # "no blood in diarrhoea": the negation is about the blood, not the diarrhoea.
                 neg_left = 0
-            elif (t.norm == "," or t.norm in ("and", "or")) and (neg_left or unc_left):
-                if self._new_clause(tokens, i + 1):
-                    neg_left = unc_left = 0
-            if i not in covered and t.kind == "w" and not t.filler:
+            elif (t.norm == "," or t.norm in ("and", "or")) and (neg_left or unc_left) \
+                    and self._new_clause(tokens, i + 1):
+                neg_left = unc_left = 0
+            if i not in covered and t.kind == "w" and not t.filler \
+                    and t.stem in self._trigger_firsts:
                 if self._uncertain.at(tokens, i) >= 0:
                     unc_left = _NEG_WINDOW + 1
                 if self._pseudo.at(tokens, i) >= 0:
@@ -887,8 +922,7 @@ class TextParser:
                 continue
             seen += 1
             if t.stem in _POST_NEG or (t.stem == "no" and tokens[j - 1].norm in (":", "-", "=")):
-                return not (t.stem == "gone" and j + 1 < len(tokens)
-                            and tokens[j + 1].stem in ("up", "down", "into", "to"))
+                return True
             if seen >= 1:
                 return False
         return False
@@ -1006,7 +1040,7 @@ class TextParser:
         n = len(tokens)
         while j < n and words < 7:
             t = tokens[j]
-            if t.kind == "p" and t.norm in _SENTENCE_END or t.stem in _SCOPE_END_WORDS:
+            if (t.kind == "p" and t.norm in _SENTENCE_END) or t.stem in _SCOPE_END_WORDS:
                 return None
             if t.kind == "p" and t.norm == ",":
                 return None
@@ -1039,43 +1073,45 @@ class TextParser:
         return None
 
     def _normal_mentions(self, tokens: Sequence[_Tok]) -> list[_Cand]:
+        """"My pee looks normal", "bowels are working", "normal temperature" deny findings."""
         out: list[_Cand] = []
         n = len(tokens)
-        for subjects, findings in self._normal:
-            if not findings:
+        for i in range(n):
+            if tokens[i].stem not in self._normal_first:
                 continue
-            for i in range(n):
+            for subjects, findings in self._normal:
                 end_subject = subjects.at(tokens, i)
-                if end_subject < 0:
+                if end_subject < 0 or not findings:
                     continue
-                hit: int | None = None
-                words = 0
-                j = end_subject
-                while j < n and words < 5:
-                    t = tokens[j]
-                    if t.kind == "p" or t.stem in _SCOPE_END_WORDS or t.stem in _NEG_TOKENS:
-                        break
-                    if self._normal_pred.at(tokens, j) >= 0:
-                        hit = j
-                        break
-                    if not t.filler:
-                        words += 1
-                    j += 1
-                if hit is None:
-                    k = i - 1
-                    while k >= 0 and tokens[k].filler:
-                        k -= 1
-                    if k >= 0 and tokens[k].stem in self._normal_pred_single \
-                            and not (k > 0 and tokens[k - 1].stem in _NEG_TOKENS):
-                        hit = k
-                if hit is None:
-                    continue
-                if any(tokens[k].stem in _NEG_TOKENS for k in range(max(0, i - 3), i)):
+                hit = self._normal_predicate(tokens, i, end_subject)
+                if hit is None or any(tokens[k].stem in _NEG_TOKENS
+                                      for k in range(max(0, i - 3), i)):
                     continue
                 lo, hi = min(i, hit), max(end_subject - 1, hit)
                 for fid in findings:
                     out.append(_Cand(fid, False, tokens[lo].start, tokens[hi].end, lo, lo))
         return out
+
+    def _normal_predicate(self, tokens: Sequence[_Tok], i: int, j: int) -> int | None:
+        """Index of 'normal/fine/ok...' after the subject (same clause), or just before it."""
+        n = len(tokens)
+        words = 0
+        while j < n and words < 5:
+            t = tokens[j]
+            if t.kind == "p" or t.stem in _SCOPE_END_WORDS or t.stem in _NEG_TOKENS:
+                break
+            if self._normal_pred.at(tokens, j) >= 0:
+                return j
+            if not t.filler:
+                words += 1
+            j += 1
+        k = i - 1
+        while k >= 0 and tokens[k].filler:
+            k -= 1
+        if k >= 0 and tokens[k].stem in self._normal_pred_single \
+                and not (k > 0 and tokens[k - 1].stem in _NEG_TOKENS):
+            return k
+        return None
 
     # ---------------------------------------------------------------- numbers
 
@@ -1132,6 +1168,9 @@ class TextParser:
         if PREGNANCY_FINDING not in self.finding_ids:
             return []
         out: list[_Cand] = []
+        lower = text.lower()
+        if not any(g in lower for g in ("pregnan", "gestation", "along")):
+            return out
         for m in _PREGNANT_WEEKS.finditer(text):
             n = _number(m.group("n"))
             if n is None:
@@ -1159,7 +1198,11 @@ class TextParser:
         symptom_sentences = {sentences[c.token] for c in candidates
                              if 0 <= c.token < len(tokens)}
         out = [c for c in phrases if sentences[c[2]] in symptom_sentences]
-        for pattern, klass in ((_DUR_FOR, 0), (_DUR_PAST, 0), (_DUR_AGO, 1)):
+        lower = text.lower()
+        for pattern, klass, gate in ((_DUR_FOR, 0, "for"), (_DUR_PAST, 0, "the"),
+                                     (_DUR_AGO, 1, "ago")):
+            if gate not in lower:
+                continue
             for m in pattern.finditer(text):
                 n = _number(m.group("n")) if m.group("n") else 1.0
                 if n is None:
@@ -1169,10 +1212,9 @@ class TextParser:
                 sentence = sentences[index] if 0 <= index < len(sentences) else -1
                 if sentence not in symptom_sentences:
                     continue
-                if hours < 1.0 and klass == 0:
-                    klass_used = 2
-                else:
-                    klass_used = klass
+                if hours * 60.0 <= 10.0:
+                    continue  # "for a few minutes" is how long an episode lasts
+                klass_used = 2 if hours < 1.0 and klass == 0 else klass
                 out.append((hours, klass_used, index, m.start(), m.end()))
         for m in _DUR_SINCE.finditer(text):
             when = re.sub(r"\s+", " ", m.group("when").lower())
@@ -1205,18 +1247,31 @@ class TextParser:
                 return [_Cand(fid, True, best[3], best[4], best[2], best[2])]
         return []
 
-    def _episode_mentions(self, text: str, tokens: Sequence[_Tok]) -> list[_Cand]:
+    def _episode_mentions(self, text: str, tokens: Sequence[_Tok],
+                          candidates: list[_Cand]) -> list[_Cand]:
+        """"Lasts a few minutes", "let go after two minutes", in a sentence about a finding."""
         if not self._episode_ids:
             return []
         out: list[_Cand] = []
+        lower = text.lower()
+        if "sec" not in lower and "min" not in lower:
+            return out
+        sentences = _sentence_ids(tokens)
+        about: dict[int, set[str]] = {}
+        for c in candidates:
+            if c.present:
+                about.setdefault(sentences[c.token], set()).add(c.finding_id)
         for m in _EPISODE.finditer(text):
             n = _number(m.group("n")) if m.group("n") else 1.0
             if n is None:
                 continue
             minutes = n * _UNIT_HOURS[_unit(m.group("unit"))] * 60.0
+            if re.search(r"\b(?:over|more\s+than|longer\s+than|at\s+least)\b", m.group(0), re.I):
+                minutes *= 1.01
             index = _token_at(tokens, m.start())
-            for fid, low, high in self._episode_ids:
-                if low < minutes <= high:
+            findings = about.get(sentences[index], set())
+            for fid, low, high, context in self._episode_ids:
+                if low < minutes <= high and findings and (not context or findings & set(context)):
                     out.append(_Cand(fid, True, m.start(), m.end(), index, index))
         return out
 
@@ -1226,6 +1281,10 @@ class TextParser:
         affirmed = {c.finding_id for c in candidates if c.present}
         for fid, (threshold, context) in FREQUENCY_FINDINGS.items():
             if fid not in self.finding_ids or not affirmed & set(context):
+                continue
+            lower = text.lower()
+            if not any(g in lower for g in ("once", "twice", "times", "every", "most", "daily",
+                                             "nightly")):
                 continue
             for m in _FREQUENCY.finditer(text):
                 per_week = _per_week(m)
@@ -1263,13 +1322,23 @@ class TextParser:
 
     @staticmethod
     def _age(text: str) -> float | None:
+        lower = text.lower()
         best: tuple[int, float] | None = None
-        for pattern, divisor in _AGE_PATTERNS:
+        for m in re.finditer(r"\b\d{1,3}\b", text):
+            if _AGE_IS_BEFORE.search(text[max(0, m.start() - 40):m.start()]) \
+                    and not _AGE_IS_NOT_AFTER.match(text, m.end()):
+                value = float(m.group(0))
+                if 0 <= value <= 120:
+                    best = (m.start(), value)
+                    break
+        for (pattern, divisor), gate in zip(_AGE_PATTERNS, _AGE_GATES, strict=True):
+            if not any(g in lower for g in gate):
+                continue
             for m in pattern.finditer(text):
-                value = _number(m.group("n"))
-                if value is None:
+                number = _number(m.group("n"))
+                if number is None:
                     continue
-                age = value / divisor
+                age = number / divisor
                 if m.groupdict().get("part"):
                     age += {"early": 2, "mid": 5, "late": 8}.get(m.group("part").lower(), 5)
                 elif "decade" in m.groupdict() and m.group("decade"):
@@ -1295,9 +1364,7 @@ class TextParser:
         # 2. Findings asked of one sex only, and anatomical words.
         for c in sorted(candidates, key=lambda c: c.start):
             if c.finding_id in self._sex_of and c.contextual:
-                value = self._sex_of[c.finding_id]
-                if value in ("male", "female"):
-                    return "male" if value == "male" else "female"
+                return "male" if self._sex_of[c.finding_id] == "male" else "female"
         for i, t in enumerate(tokens):
             cue = _SEX_CUES.get(t.norm)
             if cue is not None and not self._about_other_person(tokens, i, relatives, patient,
@@ -1378,7 +1445,7 @@ _SINCE_HOURS = {"yesterday": 30.0, "night": 12.0, "morning": 8.0, "afternoon": 4
                 "last night": 12.0, "this morning": 8.0, "this afternoon": 4.0,
                 "this evening": 3.0, "earlier today": 4.0}
 _EPISODE = re.compile(
-    rf"\b(?:lasts?|lasted|lasting|after|for|takes?|took)\s+{_APPROX}(?P<n>{_NUM})?\s*"
+    rf"\b(?:lasts?|lasted|lasting|after|for|takes?|took|goes\s+on\s+for)\s+{_APPROX}(?P<n>{_NUM})?\s*"
     r"(?P<unit>seconds?|secs?|minutes?|mins?)\b", re.I)
 _FREQUENCY = re.compile(
     r"\b(?P<a>once|twice|three\s+times|four\s+times|five\s+times|\d+\s+times|(?:a\s+)?few\s+times|"
@@ -1407,15 +1474,21 @@ _AGE_PATTERNS: tuple[tuple[re.Pattern[str], float], ...] = (
                 re.I), 52.0),
     (re.compile(r"\b(?P<n>\d{1,2})\s*[- ]?\s*days?\s*[- ]?\s*old\b", re.I), 365.0),
     (re.compile(r"\b(?:aged|age)\s*:?\s*(?P<n>\d{1,3})\b", re.I), 1.0),
-    (re.compile(r"\b(?:i'm|i\u2019m|i\s+am|im|he's|he\u2019s|he\s+is|she's|she\u2019s|she\s+is|"
-                r"(?:husband|wife|son|daughter|mum|mom|mother|dad|father|partner|brother|sister|"
-                r"grandma|grandmother|grandad|grandfather|grandpa|boyfriend|girlfriend|child|kid|"
-                r"baby|boy|girl)\s+is)\s+(?:now\s+|only\s+|just\s+|nearly\s+|almost\s+)?"
-                r"(?P<n>\d{1,3})\b(?!\s*(?:%|kg|kgs|lb|lbs|pounds|stone|st\b|cm|ft|foot|feet|inch|"
-                r"inches|weeks?|months?|days?|hours?|times|minutes|mins|°|degrees|c\b|f\b|mg|"
-                r"miles|km|[.,]\d))", re.I), 1.0),
     (re.compile(r"\bin\s+(?:my|his|her|their)\s+(?P<part>early|mid|late)?\s*-?\s*(?P<n>[1-9]0)'?s\b",
                 re.I), 1.0),
+)
+#: "I'm 58", "my husband is 72": the words before a number, and what may not follow it.
+_AGE_IS_BEFORE = re.compile(
+    r"(?:\bi'm|\bi\u2019m|\bi\s+am|\bim|\bhe's|\bhe\u2019s|\bhe\s+is|\bshe's|\bshe\u2019s|"
+    r"\bshe\s+is|\b(?:husband|wife|son|daughter|mum|mom|mother|dad|father|partner|brother|sister|"
+    r"grandma|grandmother|grandad|grandfather|grandpa|boyfriend|girlfriend|child|kid|baby|boy|girl)"
+    r"\s+is)\s+(?:now\s+|only\s+|just\s+|nearly\s+|almost\s+)?$", re.I)
+_AGE_IS_NOT_AFTER = re.compile(
+    r"\s*(?:%|kg|kgs|lb|lbs|pounds|stone|st\b|cm|ft|foot|feet|inch|inches|weeks?|months?|days?|"
+    r"hours?|times|minutes|mins|°|degrees|c\b|f\b|mg|miles|km|[.,]\d)", re.I)
+_AGE_GATES: tuple[tuple[str, ...], ...] = (
+    ("old", "y o", "yr o", "yrs o"), ("yo", "y/o", "y.o"), ("old",), ("old",), ("old",), ("age",),
+    ("in my", "in his", "in her", "in their"),
 )
 _SEX_AFTER_AGE = re.compile(
     r"\d\s*[- ]?\s*(?:years?|yrs?|months?|weeks?)?\s*[- ]?\s*(?:old|yo|y/o)?\s*[- ]?\s*"
@@ -1472,10 +1545,15 @@ def _per_week(m: re.Match[str]) -> float | None:
 
 
 def _token_at(tokens: Sequence[_Tok], offset: int) -> int:
-    for i, t in enumerate(tokens):
-        if t.end > offset:
-            return i
-    return max(0, len(tokens) - 1)
+    """Index of the first token ending after ``offset`` (the token at or after it)."""
+    lo, hi = 0, len(tokens)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if tokens[mid].end > offset:
+            hi = mid
+        else:
+            lo = mid + 1
+    return min(lo, max(0, len(tokens) - 1))
 
 
 def _sentence_ids(tokens: Sequence[_Tok]) -> list[int]:
@@ -1489,17 +1567,17 @@ def _sentence_ids(tokens: Sequence[_Tok]) -> list[int]:
 
 
 #: Four-letter words worth correcting ("pian" -> "pain"); shorter words are never corrected.
-FUZZY_SHORT = frozenset(
+FUZZY_SHORT = _words(
     "pain ache numb limp calf knee sick sore lump clot hips legs cold pale blue rash spot dark pink "
-    "pees wind fart poop stool bump".split())
+    "pees wind fart poop stool bump")
 #: Everyday words that are synonym words but not worth correcting towards.
-_FUNCTION_WORDS = frozenset("""
+_FUNCTION_WORDS = _words("""
 when with have that this from into your what been were they them then than there their after about
 other every could would should which while where going doing being thing things since still again
 until before because really quite very much more most also just only even some many each both down
 over under back first last like make made does done gone come came take took give gave felt feel
 feels know knew think want need used using goes went here time times week weeks month months year
-years days hour hours night""".split())
+years days hour hours night""")
 
 
 def is_fuzzy_target(word: str) -> bool:
@@ -1507,9 +1585,6 @@ def is_fuzzy_target(word: str) -> bool:
     return word.isalpha() and (len(word) >= 5 or word in FUZZY_SHORT) \
         and word not in _FUNCTION_WORDS
 
-
-def _words(block: str) -> frozenset[str]:
-    return frozenset(block.split())
 
 
 #: Real English words that lie within the fuzzy distance of a synonym word, so that they are never

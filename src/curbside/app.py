@@ -1,0 +1,33 @@
+"""The composition root: everything curbside needs, built once from explicit settings."""
+
+from __future__ import annotations
+
+from curbside.engine.interview import InterviewSettings
+from curbside.engine.kb import KnowledgeBaseError
+from curbside.engine.session import Engine
+from curbside.guides import GuideLibrary, read_guides
+from curbside.interviews import InterviewService
+from curbside.settings import Settings
+from curbside.store import Database, InterviewRepository
+
+
+class Curbside:
+    """Builds the engine, guides, database and services. Interfaces (web, CLI) receive one."""
+
+    def __init__(self, settings: Settings | None = None, database: Database | None = None):
+        self.settings = settings or Settings()
+        self.engine = Engine.from_packs(
+            self.settings.pack_dirs,
+            InterviewSettings(max_questions=self.settings.max_questions),
+        )
+        guides, problems = read_guides(self.settings.guides_dir, self.engine.kb.conditions)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise KnowledgeBaseError(errors)
+        self.guides = GuideLibrary(guides)
+        self.database = database or Database(self.settings.resolved_database_url)
+        self.interviews = InterviewService(self.engine, InterviewRepository(self.database))
+
+    def prepare_database(self) -> None:
+        """Bring the schema to the latest migration (safe to run at every start)."""
+        self.database.upgrade()
