@@ -38,14 +38,26 @@ console = Console()
 err_console = Console(stderr=True)
 
 TRIAGE_TEXT = {
-    TriageLevel.emergency_ambulance: ("red", "Call an ambulance now (911 in the US, 112 in Europe, "
-                                             "999 in the UK)."),
-    TriageLevel.emergency: ("red", "Go to an emergency department now. Do not drive yourself."),
-    TriageLevel.consultation_24: ("yellow", "See a doctor today or within 24 hours."),
-    TriageLevel.consultation: ("cyan", "See a doctor in the coming days."),
-    TriageLevel.self_care: ("green", "Self-care at home is reasonable; see a doctor if it does "
-                                     "not improve or gets worse."),
+    TriageLevel.emergency_ambulance: ("red", "Call an ambulance", "Call an ambulance now (911 in the "
+                                      "US, 112 in Europe, 999 in the UK)."),
+    TriageLevel.emergency: ("red", "Emergency department now",
+                            "Go to an emergency department now. Do not drive yourself."),
+    TriageLevel.consultation_24: ("yellow", "See a doctor today",
+                                  "See a doctor today or within 24 hours."),
+    TriageLevel.consultation: ("cyan", "See a doctor in the coming days",
+                               "Book an appointment with a doctor in the coming days."),
+    TriageLevel.self_care: ("green", "Self-care", "Self-care at home is reasonable; see a doctor "
+                            "if it does not improve or gets worse."),
 }
+
+
+def percent(probability: float) -> str:
+    """Never print a model's 0% or 100%: the model only knows the causes in its packs."""
+    if probability < 0.01:
+        return "<1%"
+    if probability > 0.99:
+        return ">99%"
+    return f"{probability:.0%}"
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -237,7 +249,7 @@ def _ask(question: Question) -> dict[str, Answer] | str:
             return "back"
         if raw in ("?", ""):
             return {}
-        if raw == "0":
+        if raw in ("0", "n", "no", "none"):
             return {f: Answer.absent for f in question.finding_ids}
         try:
             picked = {int(x) for x in raw.replace(" ", "").split(",") if x}
@@ -255,17 +267,16 @@ def _ask(question: Question) -> dict[str, Answer] | str:
 
 
 def _print_result(result: Assessment) -> None:
-    style, advice = TRIAGE_TEXT[result.triage.level]
+    style, title, advice = TRIAGE_TEXT[result.triage.level]
     body = advice + "\n" + "\n".join(f"- {r}" for r in result.triage.reasons)
-    console.print(Panel(body, title=f"Urgency: {result.triage.level.value.replace('_', ' ')}",
-                        border_style=style))
+    console.print(Panel(body, title=f"Urgency: {title}", border_style=style))
     table = Table(title="Possible causes", show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("Condition")
     table.add_column("Likelihood", justify="right")
     table.add_column("Why")
     for i, condition in enumerate(result.conditions[:5], 1):
-        table.add_row(str(i), condition.name, f"{condition.probability:.0%}",
+        table.add_row(str(i), condition.name, percent(condition.probability),
                       condition.explanation.summary)
     console.print(table)
     console.print(f"[dim]{result.questions_asked} question(s) asked; knowledge base "
@@ -310,7 +321,7 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
             f"[{colour}]{case['triage']}[/]", ",".join(case["triage_accept"]),
             str(case["questions"]),
         )
-    console.print(rows)
+    console.print(rows, width=max(console.width, 150))
     summary = Table(title=f"curbside eval: {metrics['n']} vignettes "
                           f"({metrics['n_diagnosis']} with a diagnosis)")
     summary.add_column("metric")

@@ -5,8 +5,9 @@ The web pages and the stateful API both go through this service; neither touches
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from curbside.engine.inference import Answer
 from curbside.engine.session import Engine, Session
@@ -52,20 +53,28 @@ class InterviewService:
             raise InterviewNotFound(interview_id)
         return StoredInterview(record.id, self.engine.resume(record.state), record)
 
-    def _save(self, interview_id: str, session: Session) -> StoredInterview:
-        record = self.repository.save(interview_id, session.to_dict(), self._summary(session))
+    def _change(self, interview_id: str, step: Callable[[Session], None]) -> StoredInterview:
+        """Resume, apply ``step`` and store, atomically: concurrent changes to one interview queue
+        and each sees the one before; if ``step`` raises, nothing is stored."""
+        changed: list[Session] = []
+
+        def change(record: InterviewRecord) -> tuple[dict[str, Any], InterviewSummary]:
+            session = self.engine.resume(record.state)
+            step(session)
+            changed.append(session)
+            return session.to_dict(), self._summary(session)
+
+        record = self.repository.update(interview_id, change)
         if record is None:
             raise InterviewNotFound(interview_id)
-        return StoredInterview(record.id, session, record)
+        return StoredInterview(record.id, changed[-1], record)
 
     def answer(self, interview_id: str,
                answers: Mapping[str, Answer | str] | Answer | str) -> StoredInterview:
-        """Answer the current question; raises EvidenceError for answers that do not fit it."""
-        session = self.get(interview_id).session
-        session.answer(answers)
-        return self._save(interview_id, session)
+        """Answer the current question; raises EvidenceError for answers that do not fit it
+        (and then nothing is stored), InterviewNotFound for an unknown id."""
+        return self._change(interview_id, lambda session: session.answer(answers))
 
     def back(self, interview_id: str) -> StoredInterview:
-        session = self.get(interview_id).session
-        session.back()
-        return self._save(interview_id, session)
+        """Undo the last answer; raises EvidenceError if nothing has been answered yet."""
+        return self._change(interview_id, lambda session: session.back())

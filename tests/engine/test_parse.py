@@ -368,24 +368,14 @@ def test_junk_and_binary_text(parser: TextParser) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=300))
-def test_any_text_parses_consistently(text: str) -> None:
-    parser = _shared_parser()
+@given(text=st.text(max_size=300))
+def test_any_text_parses_consistently(parser: TextParser, text: str) -> None:
     result = parser.parse(text)
     assert not set(result.present) & set(result.absent)
     for mention in result.mentions:
         assert 0 <= mention.start <= mention.end <= len(text)
         assert text[mention.start:mention.end] == mention.text
     assert parser.parse(text) == result
-
-
-_PARSER: list[TextParser] = []
-
-
-def _shared_parser() -> TextParser:
-    if not _PARSER:
-        _PARSER.append(TextParser(load_knowledge_base([PACK])))
-    return _PARSER[0]
 
 
 def test_mentions_point_at_the_text(parser: TextParser) -> None:

@@ -53,8 +53,8 @@ class CompiledRules:
         """[F]: the triage floor after a 'yes' to each finding (at least ``floor``)."""
         applicable = self.applicable(age, sex)
         missing = (self.all_mask & ~present).sum(axis=1)  # [R]
-        any_ok = ~self.any_mask.any(axis=1) | (self.any_mask & present).any(axis=1)
-        any2_ok = ~self.any2_mask.any(axis=1) | (self.any2_mask & present).any(axis=1)
+        any_ok = np.asarray(~self.any_mask.any(axis=1) | (self.any_mask & present).any(axis=1))
+        any2_ok = np.asarray(~self.any2_mask.any(axis=1) | (self.any2_mask & present).any(axis=1))
         fires_now = (missing == 0) & any_ok & any2_ok
         fires_after = (
             ((missing[:, None] - (self.all_mask & ~present).astype(np.int64)) == 0)
@@ -106,7 +106,8 @@ class Model:
 
     def log_prior(self, age: float, sex: str) -> FloatArray:
         band = AGE_BANDS.index(age_band(age))
-        return self.log_prior_table[band, _SEXES.index(Sex(sex))]
+        row: FloatArray = self.log_prior_table[band, _SEXES.index(Sex(sex))]
+        return row
 
 
 _SEXES: tuple[Sex, ...] = (Sex.male, Sex.female)

@@ -1597,28 +1597,28 @@ abduction abductor abode abound abrupter accidental aced aces acetaminophen acin
 acridest across activate activism activist activity addiction addition adjustor aerial afflicted
 agitate agitator agonisingly agonizingly aground alarm allays allergen allergenic allergic
 allergies allergist anaesthetic ancients anesthetic aneurism angina angle animated anklet answer
-anther antifreeze anymore anythings appended appendicitis appendix arched arterial ascended ashed
-athletic atria attack attacker attended attender attested awaken aware backless badder badly bagged
-bails balance balds bales balks ballroom ballsy balms baluster bandaged banded banister banked
-banned barber bard barfed barged barked barley barns barrings baseball basely bathers bathrobe
-bathroom bats batter battery battle baulking bawls beach beads beak beams beans beard bearings
-beast beater beatings beaus beavering becalming beckoning becomingly beetling beets beggaring
-behaving behoving beings belay bell bellow benched bents berating berrying berth besought
-bestridden bests betaking bets bettor bewaring bewilder bicameral bikinis bilge bills billy bind
-bingo biological biologist birch birthers bitter blacker blackest blackhead blanched bland blander
-blank blanketed blaring blaster blasting blats bleach bleacher bleak bleats bleeping blench blend
-blessing bletch blinders bling blink blinkers blobbing blogging blond bloom blotchier blotchiest
-blotted blotters blousing blown bluer blunting blur blurrier blurry blurted blushers bluster
-blustery boar board boaster boasting boats bobbling bodes boggling bogieing boilings boinking boles
-bolls bolster bolts bond bonged boosted boozer boozy bores boroughs botches bother bought bowed
-bower bowl boxen boxer bracketed bragging braiding braise brake branding brats brawn breach bread
-breadth breast breather breathier breathiest breathy breeding breezing bricking bridging bridling
-brier brig brimming brine brink briny brisking britches broached broiling broke broken broker
-bronzing brooches brood brothel brow browsing bruiser brunched brunt brushing buckeyes buckler
-budge bugged bugger bugle buildups bulgy bulking bullring bulls bully bumper bumpy bungled bunked
-buns bunt burbling burdened burgling burgs buried burner burnt burp burrs burs busting bustling
-butchers butter buttery caches cackling caddying caesareans caesarian caesurae calif calk calm
-calve campaign cancel candying canker cannon cannot canter capping carbon carboy careening
+anther antifreeze anymore anythings appended appendicitis appendix arches arterial ascended ashed
+athletic atria attack attacker attended attender attested awaken aware backbite backfire backless
+backslid backslider badder badly bagged bails balance balds bales balks ballroom ballsy balms
+baluster bandaged banded banister banked banned barber bard barfed barged barked barley barns
+barrings baseball basely bathers bathrobe bathroom bats batter battery battle baulking bawls beach
+beads beak beams beans beard bearings beast beater beatings beaus beavering becalming beckoning
+becomingly beetling beets beggaring behaving behoving beings belay bell bellow benched bents
+berating berrying berth bestridden bests betaking bets bettor bewaring bewilder bicameral bikinis
+bilge bills billy bind bingo biological biologist birch birthers bitter blacker blackest blackhead
+blanched bland blander blank blanketed blaring blaster blasting blats bleach bleacher bleak bleats
+bleeping blench blend blessing bletch blinders bling blink blinkers blobbing blogging blond bloom
+blotchier blotchiest blotted blotters blousing blown bluer blunting blur blurrier blurry blurted
+blushers bluster blustery boar board boaster boasting boats bobbling bodes boggling bogieing
+boilings boinking boles bolls bolster bolts bond bonged boosted boozer boozy bores botches bother
+bowed bower bowl boxen boxer bracketed bragging braiding braise brake branding brats brawn breach
+bread breadth breast breather breathier breathiest breathy breeding breezing bricking bridging
+bridling brier brig brimming brine brink briny brisking britches broached broiling broke broken
+broker bronzing brooches brood brothel brow browsing bruiser brunched brunt brushing buckeyes
+buckler budge bugged bugger bugle buildups bulgy bulking bullring bulls bully bumper bumpy bungled
+bunked buns bunt burbling burdened burgling burgs buried burner burnt burp burrs burs busting
+bustling butchers butter buttery caches cackling caddying caesareans caesarian caesurae calif calk
+calm calve campaign cancel candying canker cannon cannot canter capping carbon carboy careening
 careering caressing caroling caroming carousing carping carton carves casement catcher catchier
 catchiest catchings catchy catering catting caudal caulking caves cease celibate cement censure
 censused certainty cesarian cetacean chain chalking chammy champ chance chancery chancier chanted
@@ -1628,7 +1628,7 @@ chillers chillest chilli chillies chinking chipping chits chock choir choking ch
 chopping chose chowing chroming chronicle chuck chugging chunk cigarets cinching circling clack
 claiming clamming clamp clanged clank clapping clashing clasping classing clattering clean cleaner
 cleanest cleanlier cleanser cleanses clearer cleat cleaver clement clerical clerking climatic
-climaxes clime clinched clincher clinging clink clipping clit cloak cloches clod clog cloister
+climaxes clime clincher clinches clinging clink clipping clit cloak cloches clod clog cloister
 clomping clone clop closer closet clothier clotures clouding clout clove clowning cloy cluck
 clumping clumsier clung clunkier clunky clutches clutter coalition coarsest cock coda codes coed
 coffee coffees coffer coffined cokes colander collages collared collates collation colluded
@@ -1636,10 +1636,10 @@ collusion coloreds coloureds cols colt comas combated combs comer comet comforta
 communed compete compilation compiled complain complainer complected complete completer completest
 complexes compliant complies compulsion conceited concentration conception concerted concession
 conch conclusion concussion conditional conditioner conduced cones confection confessed confession
-confided confined confusedly confuser confuted congaing congealed congestion congestive congests
+confided confined confusedly confuser confutes congaing congealed congestion congestive congests
 conic conjured connected connection consented consisted consonant constancy constituted
 constitution constraint constriction constructing constructive constructor consultant consulting
-consumed contention contestant contested contiguous continuum contoured contrail contused
+consumed contention contestant contested contiguous continuum contoured contrail contuses
 convection convention conversing conversion converted convictions convulsive cooing cooked cookout
 coot copes cornet cots counters county coupe couplet coursing courting coves cowing cowlicks
 crabbing crackling cradling crafting cram cranking crap crash crass cratering creaking creaming
@@ -1660,7 +1660,7 @@ drowse drowsiest drubs drudging drums drunker drunks duding dunk duping dusk dus
 dysfunctional earl earliest earthier earthing earthlier easel eaves eclectic effecting eighth
 eighty ejecting elating elbow electing electric electrical electrify electron electronic elephant
 enacting endurable energise engorged enlarger entice entirety entrance epistles epitomes equating
-equine erased erecting euphemism exacting exalting excepting excising exclusive excruciatingly
+equine erases erecting euphemism exacting exalting excepting excising exclusive excruciatingly
 executing exerting exhalation exhaustive exorcise exorcism exorcist exorcize expansive expectant
 expediting expelling expending expensive expert expertise expiating expletive explosion explosive
 exporting extremer extremest extremity eyelid faceting fact fails fain fainter faintest fallowed
@@ -1668,14 +1668,14 @@ falter fanned fanny farm farmer farmings farther farthing farthings faster fatal
 faulting favorite favourite feasting feather feathery feeding feedings feelings feint fells female
 femora fentanyl feral festal festival festively feta fetal fetter fewer fidget fiend fight filed
 fills finaglers finders finny fired firmer fitter fittings fiver fixating flack flailing flak flame
-flan flapping flashed flasher flashest flashier flashiest flashily flask flatbeds flatness flatter
+flan flapping flasher flashes flashest flashier flashiest flashily flask flatbeds flatness flatter
 flattery flattest flatting flattops flaunted flavoring flavorings flavouring flavourings flay
 fleecing fleeting flicking flights flighty flinging flint flippy flirting flitted floater flood
 floppy flossing flour fluky flunk flushes flushest flusters foetal foisting follower followup fond
 font food fools footballer footfall foothill fords forebear forehand forehead forger forget forgo
-formed fort fount frank frat freaking freed freeing freezing frequenter fretting friend frier fries
-fright fringing frittering frizzing frond frost froze frozen fueling fuelling fulls fund funky
-gaping gardenia garlands garlic garnering gashing gassing gaze gazetting genera generality generate
+formed fort fount frank frat freaking freed freeing frequenter fretting friend frier fries fright
+fringing frittering frizzing frond frost froze frozen fueling fuelling fulls fund funky gaping
+gardenia garlands garlic garnering gashing gassing gaze gazetting genera generality generate
 generically genial genitalia gentians gentling gestating gibbering gibberish gibes givens glad
 gladdening glass glassy glaze glinting gloss glutting gnarling gnashing gnawing goodby grace
 graduate grafting grain grand grandad granddad grandma grandpa granting graphing grasping grass
@@ -1687,147 +1687,147 @@ haying haziness hazing header headier headings heady healed heaps hear heard hea
 heartache heartbreak heartfelt hearth heartier heartiest heartiness hearty heatstroke heave heaven
 heaviest heeded heisting helms heralded herded heroes herrings hickey hies hilly hilts himself
 hinds hinting hires historic hitching hither hoarding hoariness hoarse hoarser hoarsest hocked
-hoisting hokey holdings holing hooding hookey hooping horde hormonal horribly horridly horsey horsy
-hose hospitable hospitably hotkey hounding house hulls humbling hunts hurls huts hyphened
-hypodermic hypothermia imitated immensity immobilise immobilize immunise immunize immure impulsive
-impunity impurity inaction inaner incense inception inching incredible incurred indebted indented
-indicted indigestion indignation indirection inducing inducted induction inductive infant infantry
-infarction infectious infer infested infidels inflates inflation inflected inflection inflicted
-infliction informed infraction infrared infusing ingested ingestion inhabited inhering inheritor
-inhibited inject injection inquired insert insertion inset insider insignes inspect inspection
-inspires instance instinct insulting insured insureds intended intenser intensest intensive
-intention inter intercepts internee internes intolerable intolerant inured invaders invective
-invented invention inverted invested irrigate irritable irritably itch jell jello jerkin jerking
-jigger jigging jiggling jitters joggling join joist jolly jugging juggling jumbling keens kenneled
-kettle kicker killings kilning kindling kindness kinked kneed kneel knelling knitted knocker
-knottier knuckled labourers labours lags lamp lased lashed lass lassoing lastingly laying leaching
-leaded leafed leaguing leaned leanings leaped learning leas leased leashing leaved leavings lees
-lefts leis lens lethally lever lickings licks lifer lightens lighters lightest lighthearted liker
-lilts lime limn limo limper limpet limpid limy lineament liner linger liniment lints lisp listings
-lists liter littler littlest liven livery livid locating locker locket locus lodger lofts logger
-logs loner longings looms loons loops looseness looser loots loping loser lounge louse loved lover
-lucks lugs lumber lumpy lunching lusts lymphomata maces maker makings males malignant manicure
-marathoner march mares marginal marital markings martian masking massed mates math mature maxes
-mazes meal meats medal meddle media median mediation medicate medicinal medieval meditation melts
-menial meningitis menstruate messed meta metes metrical metrication mighty migrants migrates mikes
-millage minuet minuses minuter minutest minutiae misled misspelling misspellings misspend misstate
-mistake mistaken misted moaning modes moles monoxide monument mooed mooning mopes moraines mornings
-motes moth mounding mounting mourning mover movies movingly mowed muddied multiplex multiplier
-multiplies multiply musicale mussed nappier nappiest nappy nasal natl nauseam naval nearby neatly
-neediest needless neonatal neonate nervy newer niggling nighty nippiest nippy nocturne noes
-normalcy normality noses noshing notching nothing nothings nudes oaten online opener openings
-operatic operating operational operative operator opined otter ouster outrider outshine outsider
-outsize overachieve overacting overbore overborne overcome overdoes overdose overdrew overjoyed
-overlaid overlong overpaid override overrode overrule oversight oversize overtone overture packer
-packet pacts page pager paid pail pailful pailsful paint pair palace paler pall palm palpitating
-palsying pamper pans pants papery parceled parenthetic parenthetical parks parlaying pars parsed
-partaker partner party passable passably passage passel passer passions passives passkeys pastiches
-patchier patchiest patchy path pats paunches pauper pauses pave pawing pawn payer paying peace
-peanut pecks peeking peeling peelings peeping peering peeving pelves penned pepped perched periling
-perilous periodic persisted persistence perusing petering petition petting phishing photoing pick
-picket pickling picnic piddling pieing piing piked pilaster pilings piloting ping pinioned pinky
-pint piper pitcher pitchmen pith pitting placates placebos placer placket plaguing plaice plain
-plaiting planking planter planting plasterer platter plaything pleading pleasing pleasure pleating
-plop plotting plucking plum plumb plunging plunking plushest plying pneumonia poaching pocket pocks
-poignancy poignant pointy poisoned poisoner poisonings poked pole polls pollster pomading pomp
-pooching pooh pool poop pored ports posed positing positional positron posses postdate posturing
-potting pouching pouncing pouting powering praising prancing prawn praying precious predates
-preening prelates premised preps pres presaged prescriptive presenter presided pressings pressmen
-pressurise pressurize presumed pretender previews preys pricking pricklier primate print privateer
-privater privatest privatise privatize probates processed procuring profanely professed programer
-programmer programmes promotion proofing prop properer property proportional proposition prorates
-proscription prostate prostheses prostrate provender prowlers public pubs pucks puddling puffer
-puffiest puller pullet pulley pulped pump punched punctual punctuate punished punitive punk punned
-punting pupped pureeing purifier purled purpler purplest purse pusher pushiest pusses putsches
-puttering puttying puzzling quadricepses quays queasiest quids racking radiator radioing radishes
-radiuses raging raiding raining raking rallying ranching rapidity raping rasher rashest rashness
-rasp rating raving ravishes razing reacted readiness reason rebating recant recasting receives
-recenter reception recession reciting reckless recognised recogniser recognizer recording recreant
-recumbent redeemed rednecks redress reduction refining refitted refraction refuting regal regent
-register regularity rehashes rehearse reigning reining reissued rejection relation relegate relent
-relished relives remember remitted remover rendered rental renting renumber reoccurring reopened
-repaid repealed repent replayed repleted reprieved reproved reputing requiring rerunning rescinding
-rescuing resent resetting residing resigned resister resistor resolved resorted resounding
-respondent responding restated restoring resuming resurgent resurrect retained retaking retarded
-retentive reticent retiring retorted retouching retraced retraction retrieves retrying returned
-returnee retyping reversion revisited revolved rhythmic ricing riddling ridging riffling rigid
-rigorous rigour riles ripening ripping rivaling roached roasting roiled roles roller roosting
-rootless rosining rotational rotting rotund rouge roweling rowelled rubes rubles ruby rudeness rues
-ruler rumpling runnel runnier ruses rust rustlers rustling sack sadden sades sailed sailings
-salivary sallow sallower sally salty salutary sampling sanction sand sanitary sapped sarong satin
-sating savoring says scabbing scald scale scalloped scalp scamming scanting scarfing scary scathing
-scattered scatting scenting sceptic scheming schooling sciatic scolded scone scooping scoots scopes
-score scorning scotched scouring scouting scramming scrapped scratchy scrawled screeched screening
-screwing scripting scrota scuff sculling scurried scuttles seafaring seagoing sealed seaming
-seaports searching season seasonal seat seceding secession secretion secretive sectional securely
-sedating sedation sedimentary sedition seduction seeding seedless seedling seeing seeings seeking
-seep seer seething segueing selection sells semen sensational sensitise sensitize sentence
-sentience sere serenade serenely serenest serer settable settee settees settings settler severer
-severest severity sewed sewer sexual shack shackles shades shadings shadow shadowy shafting
-shagging shaken shaker shakeups shakiest shall shallot shallow shallower shames shapes shard shark
-sharpness shavers shaves shavings shearing sheathing sheep sheering sheeting shells sheltered
-shelving shies shifting shilling shimmers shimmery shiners shingle shinning shinny shipped shippers
-shirkers shirking shirring shirt shitting shlepped shlock shoaling shone shook shoos shooters
-shootings shops shore shoreline shorn shortens shortest shots shout shoveling shovelling shoves
-shower showery showier showiness shrank shredding shrieking shrilling shrimping shrivels shriving
-shrugging shrunken shuck shudders shunting shuttered shutting shuttles sics sidles sifter sifting
-sigh sight silk silting silvering sinecure sing sinister sink sipped sire sises sitter sittings
-situating sixes sizer skeptic sketched skewer skidding skiff skimming skimped skipper skirting
-skittered skulking skunking slacking slaked slanting slapped slash slathered slating slavering
-slays sledding sledging sleek sleekness sleepers sleepier sleepiest sleepiness sleet sleety
-sleeveless slice slick slid slider slight slime sling slinks slipper slippery slits slivers sloes
-slot slouching slower slugging sluicing slumming slumping slurped slurred smacking smartness smarts
-smearing smellier smelting smiled smilingly smirched smirking smiting smock smokier smokiest smoky
-smolders smooching smoothing smote smoulder smuggling snacking snagging snailing snakes snapper
-snappier snappish snarfing snaring snarling snatched sneak sneering snide sniff snipped snitched
-sniveling snooping snoots snoozing snore snort snot snowing snuck snuff snuggling soakings soaped
-soared sodden softness sold sole soli solitaire somethings soot soothing sopped sorer sorest sorta
-sots sounding sower spacy spam spanking spanning sparking spas spat spattered spay speak spear
-speccing speck speckling speech speeding spellings spells spending spheroid spice spicy spieling
-spiky spilling spinster spiny spiriting splash splashier splashy splats splattered splay splint
-splittings splurged spoke sponging spoofing spooking spool spooning spooring spore sporty spottier
-spout sprain sprang sprat spray spreader spreed sprig spring springs springy sprinkling sprinter
-spritzing sprouting sprucing sprung spry spurning spurred spurt sputtered spying squaring squashy
-squeaking squealing squeegee squeezer squinting squiring squirmier squirting squish stabling stabs
-stack staff staffing stagings stags staid stake staled stalking stall stamping stanching standings
-stank stapling starched starlets starlight starling stars starter startled startups starved
-stashing static station steak stealing steaming steeling steep steeples steepness steering steppe
-sterling stick sticky stiffeners stiffest stiffing stifling stillness stingers stingier stingy
-stink stinkers stint stippled stirs stitches stock stocky stoke stoker stole stolid stomped stoner
-stoney stoniest stony stoop stopper store storming stoutness stove straddle strafing straggle
-straggler straggly straighten straighter strainer strait straiten strand stranger strangest
-strangler strapped strawing stray streaky streams strengthen stretcher stretchier stretchy striated
-striding strike string stringer strings stripped striving strobe strode stropped strove struck
-strung studding stuff stuffiness stuffy stung stunk stunning stunting stuttered suck suckering
-suckling sucklings suction sugary suicidal suicide suing sulking sullenly sunburn sunburnt sunken
-sunstroke super superb supper sure surer sustained swaddle swamping swanking swapped swarming swat
-swatches swathing swattered sways swear sweaters sweatier sweep sweepings sweet sweller swellest
-swellhead swellings swept swerving swiftness swigging swills swing swirling switcher swiveling
-swivelled swooning swooping swopped swore syncopate syringing table tableaus tacked tackler
-tactical tainting taker takings tales tallying tames tangle tangoing tanking tapes tardy tarots
-tarry tars tasking tastes taxes teaching teaks teals teary tease teats teethe temperate tended
-tenderer tenderest tenderises tenseness tenser tentacle tenth tenuring terribly terry terse
-testable testates tester testiest testifies textiles thanks thatches thieving thinker thinness
-thinnest thirty thorough thoughts threaded threat threes thriving throat throaty throe thromboses
-thronging thrumming thudding thumbing thunder thunderclap thunks tickle tided tightest tikes tiled
-tilling tilting tinder tinglings tinkle tinseling tinting tippling tiredest tireless titling toady
-toasting toddle toddler toddy toggling toiled toiler toiletry toilette tokes tonal tongue toothache
-toots torch torts tots touchy towed towel tower tracking trail traipsed trait trammelling trammels
-tramming tramped trampled trapper trashing travails traveler travelings travellings travelog
-traverse trawling treading treadled treaties tree trendier trestles triangle trice tricking
-trickled trickster tried trifle trilling triplet tromping trons troopers troth trotters trough
-troupers trouts trowel trowelling troys truanted truckled trumping trunking trusting trysting tsars
-tuba tumours tuned turfed turner tutor twain tweaking tweeting twigging twine twinging twinkles
-twinks twirling twister twitted tykes tzars umped unbearably unbeatable unbreakable underachieve
-underacting undercoated unexpectedly unit unreadable unusable unwell upstages upstarts usable vice
-virginal vision visiting visor voice voile wader wades wafer waffling wafting wager wages waggling
-waiter waiting waives waken wales walling waltzing wand wanes wangling wanking warbling warder
-wards wares warier warnings warping wary washing washings waster watchers waterway wattling waver
-waxes wayfaring weakling wealthier wearer weariness weaseled weaver weaves wefts weigh weighty weir
-weirdo welds wend whacking whale wheedling wheeling wheeze wheezier wheezy whelping whetting whine
-whistles whiten whiter whitest whittles whizzing whore whose wight wild willies wilts winced
-windowed windy wing wingspread wink wino witching witting wives wobble wood woodsy woody woofs
-wooly woos word wordings wordy workings worlds worms worrying worryings worsen woven wreaking
-wreathed wrests wright wring wrist wristband writings writs wrong wrote wroth wrung yellower
-yesterday
+hoisting hokey holdings holing hooding hookey hooping hoping horde hormonal horribly horridly
+horsey horsy hose hospitable hospitably hotkey hounding house hulls humbling hunts hurls huts
+hyphened hypodermic hypothermia imitated immensity immobilise immobilize immunise immunize immure
+impulsive impunity impurity inaction inaner incense inception inching incredible incurred indebted
+indented indicted indigestion indignation indirection inducing inducted induction inductive infant
+infantry infarction infectious infer infested infidels inflates inflation inflected inflection
+inflicted infliction informed infraction infrared infusing ingested ingestion inhabited inhering
+inheritor inhibited inject injection inquired insert insertion inset insider insignes inspect
+inspection inspires instance instinct insulting insured insureds intended intenser intensest
+intensive intention inter intercepts internee internes intolerable intolerant inured invaders
+invective invented invention inverted invested irrigate irritable irritably itch jell jello jerkin
+jerking jigger jigging jiggling jitters joggling join joist jolly jugging juggling jumbling keens
+kenneled kettle kicker killings kilning kindling kindness kinked kneed kneel knelling knitted
+knocker knottier knuckled labourers labours lags lamp lased lashed lass lassoing lastingly laying
+leaching leaded leafed leaguing leaned leanings leaped learning leas leased leashing leaved
+leavings lees lefts leis lens lethally lever lickings licks lifer lightens lighters lightest
+lighthearted liker lilts lime limn limo limper limpet limpid limy lineament liner linger liniment
+lints lisp listings lists liter littler littlest liven livery livid locating locker locket locus
+lodger lofts logger logs loner longings looms loons loops looseness looser loots loping loser
+lounge louse loved lover lucks lugs lumber lumpy lunching lusts lymphomata maces maker makings
+males malignant manicure marathoner march mares marginal marital markings martian masking massed
+mates math mature maxes mazes meal meats medal meddle media median mediation medicate medicinal
+medieval meditation melts menial meningitis menstruate messed meta metes metrical metrication
+mighty migrants migrates mikes millage minuet minuses minuter minutest minutiae misled misspelling
+misspellings misspend misstate mistake mistaken misted moaning modes moles monoxide monument mooed
+mooning moped moraines mornings motes moth mothers mounding mounting mourning mover movies movingly
+mowed muddied multiplex multiplied multiplier multiply musicale mussed nappier nappiest nappy nasal
+natl nauseam naval nearby neatly neediest needless neonatal neonate nervy newer niggling nighty
+nippiest nippy nocturne noes normalcy normality noses noshing notching nothing nothings nudes oaten
+online opener openings operatic operating operational operative operator opined otter ouster
+outrider outshine outsider outsize overachieve overacting overbore overborne overcome overdoes
+overdose overdrew overjoyed overlaid overlong overpaid override overrode overrule oversight
+oversize overtone overture packer packet pacts page pager paid pail pailful pailsful paint pair
+palace paler pall palm palpitating palsying pamper pans pants papery parceled pare parenthetic
+parenthetical parks parlaying parsed partaker partner party passable passably passage passel passer
+passions passives passkeys pastiches patchier patchiest patchy pate path paunches pauper paused
+pave pawing pawn payer paying peace peanut pecks peeking peeling peelings peeping peering peeving
+pelves penned pepped perched periling perilous periodic persisted persistence perusing petering
+petition petting phishing photoing pick picket pickling picnic piddling pieing piing piked pilaster
+pilings piloting ping pinioned pinky pint piper pitcher pitchmen pith pitting placates placebos
+placer placket plaguing plaice plain plaiting planking planter planting plasterer platter plaything
+pleading pleasing pleasure pleating plop plotting plucking plum plumb plunging plunking plushest
+plying pneumonia poaching pocket pocks poignancy poignant pointy poisoned poisoner poisonings poked
+pole polls pollster pomading pomp pooching pooh pool poop pored ports posed positing positional
+positron posses postdate posturing potting pouching pouncing pouting powering praising prancing
+prawn praying precious predates preening prelates premised preps pres presaged prescriptive
+presenter presided pressings pressmen pressurise pressurize presumed pretender previews preys
+pricking pricklier primate print privateer privater privatest privatise privatize probates
+processed procuring profanely professed programer programmer programmes promotion proofing prop
+properer property proportional proposition prorates proscription prostate prostheses prostrate
+provender prowlers public pubs pucks puddling puffer puffiest puller pullet pulley pulped pump
+punched punctual punctuate punishes punitive punk punned punting pupped pureeing purifier purled
+purpler purplest purse pusher pushiest pusses putsches puttering puttying puzzling quadricepses
+quays queasiest quids racking radiator radioing radishes radiuses raging raiding raining raking
+rallying ranching rapidity raping rasher rashest rashness rasp rating raving ravishes razing
+reacted readiness reason rebating recant recasting receives recenter reception recession reciting
+reckless recogniser recognises recognizer recording recreant recumbent redeemed rednecks redress
+reduction refining refitted refraction refuting regal regent register regularity rehashed rehearse
+reigning reining reissued rejection relation relegate relent relishes relives remember remitted
+remover rendered rental renting renumber reoccurring reopened repaid repealed repent replayed
+repleted reprieved reproved reputing requiring rerunning rescinding rescuing resent resetting
+residing resigned resister resistor resolved resorted resounding respondent responding restated
+restoring resuming resurgent resurrect retained retaking retarded retentive reticent retiring
+retorted retouching retraced retraction retrieves retrying returned returnee retyping reversion
+revisited revolved rhythmic ricing riddling ridging riffling rigid rigorous rigour riles ripening
+ripping rivaling roached roasting roiled roles roller roosting rootless rosining rotational rotting
+rotund rouge roweling rowelled rubes rubles ruby rudeness rues ruler rumpling runnel runnier ruses
+rust rustlers rustling sack sadden sades sailed sailings salivary sallow sallower sally salty
+salutary sampling sanction sand sanitary sapped sarong satin sating savoring says scabbing scald
+scale scalloped scalp scamming scanting scarfing scary scathing scattered scatting scenting sceptic
+scheming schooling sciatic scolded scone scooping scoots scopes score scorning scotched scouring
+scouting scramming scraping scratchy scrawled screeched screening screwing scripting scrota scuff
+sculling scurried scuttles seafaring seagoing sealed seaming seaports searching season seasonal
+seat seceding secession secretion secretive sectional securely sedating sedation sedimentary
+sedition seduction seeding seedless seedling seeing seeings seeking seep seer seething segueing
+selection sells semen sensational sensitise sensitize sentence sentience sere serenade serenely
+serenest serer settable settee settees setting settings settler severer severest severity sewed
+sewer sexual shack shackling shading shadings shadow shadowy shafting shagging shall shallot
+shallow shallower shaming shaping shard shark sharpness shavers shaving shavings shearing sheathing
+sheep sheering sheeting shells sheltered shelving shies shifting shilling shimmers shimmery shiners
+shingle shinning shinny shipped shippers shirkers shirking shirring shirt shitting shlepped shlock
+shoaling shone shook shoos shooters shootings shops shore shoreline shorn shortens shortest shots
+shout shoveling shovelling shoves shower showery showier showiness shrank shredding shrieking
+shrilling shrimping shrivels shriving shrugging shrunken shuck shudders shunting shuttered shutting
+shuttles sics sidled sifter sifting sigh sight silk silting silvering sinecure sing sinister sink
+sipped sire sises sitter sittings situating sixes sizer skeptic sketched skewer skidding skiff
+skimming skimped skipper skirting skittered skulking skunking slacking slaked slanting slapped
+slash slathered slating slavering slays sledding sledging sleek sleekness sleepers sleepier
+sleepiest sleepiness sleet sleety sleeveless slice slick slid slider slight slime sling slinks
+slipper slippery slits slivers sloes slot slouching slower slugging sluicing slumming slumping
+slurped slurred smacking smartness smarts smearing smellier smelting smiled smilingly smirched
+smirking smiting smock smokier smokiest smoky smolders smooching smoothing smote smoulder smuggling
+snacking snagging snailing snaked snapper snappier snappish snarfing snaring snarling snatched
+sneak sneering snide sniff snipped snitched sniveling snooping snoots snoozing snore snort snot
+snowing snuck snuff snuggling soakings soaped soared sodden softness sold sole soli solitaire
+somethings soot soothing sopped sorer sorest sorta sots sounding sower spacy spam spanking spanning
+sparking spas spat spattered spay speak spear speccing speck speckling speech speeding spellings
+spells spending spheroid spice spicy spieling spiky spilling spinster spiny spiriting splash
+splashier splashy splats splattered splay splint splittings splurged spoke sponging spoofing
+spooking spool spooning spooring spore sporty spottier spout sprain sprang sprat spray spreader
+spreed sprig spring springs springy sprinkling sprinter spritzing sprouting sprucing sprung spry
+spurning spurred spurt sputtered spying squaring squashy squeaking squealing squeegee squeezer
+squinting squiring squirmier squirting squish stabling stabs stack staff staffing stagings stags
+staid stake staled stalking stall stamping stanching standings stank stapling starched starlets
+starlight starling stars starter startles startups starved stashing static station steak stealing
+steaming steeling steep steeples steepness steering steppe sterling stick sticky stiffeners
+stiffest stiffing stifling stillness stingers stingier stingy stink stinkers stint stippled stirs
+stitches stock stocky stoke stoker stole stolid stomped stoner stoney stoniest stony stoop stopper
+store storming stoutness stove straddle strafing straggle straggler straggly straighten straighter
+strainer strait straiten strand stranger strangest strangler strapped strawing stray streaky
+streams strengthen stretcher stretchier stretchy striated striding strike string stringer strings
+stripped striving strobe strode stropped strove struck strung studding stuff stuffiness stuffy
+stung stunk stunning stunting stuttered suck suckering suckling sucklings suction sugary suicidal
+suicide suing sulking sullenly sunburn sunburnt sunken sunstroke super superb supper sure surer
+sustained swaddle swamping swanking swapped swarming swat swatches swathing swattered sways swear
+sweaters sweatier sweep sweepings sweet sweller swellest swellhead swellings swept swerving
+swiftness swigging swills swing swirling switcher swiveling swivelled swooning swooping swopped
+swore syncopate syringing table tableaus tacked tackler tactical tainting taker takings tales
+tallying tames tangle tangoing tanking tapes tardy tarots tarry tars tasking tastes taxes teaching
+teaks teals teary tease teats teethe temperate tended tenderer tenderest tenderises tenseness
+tenser tentacle tenth tenuring terribly terry terse testable testates tester testiest testifies
+textiles thanks thatches thieving thinker thinness thinnest thirty thorough thoughts threaded
+threat threes thriving throat throaty throe thromboses thronging thrumming thudding thumbing
+thunder thunderclap thunks tickle tided tightest tikes tiled tilling tilting tinder tinglings
+tinkle tinseling tinting tippling tiredest tireless titling toady toasting toddle toddler toddy
+toggling toiled toiler toiletry toilette tokes tonal tongue toothache toots torch torts tots touchy
+towed towel tower tracking trail traipsed trait trammelling trammels tramming tramped trampled
+trapper trashing travails traveler travelings travellings travelog traverse trawling treading
+treadled treaties tree trendier trestles triangle trice tricking trickled trickster tried trifle
+trilling triplet tromping trons troopers troth trotters trough troupers trouts trowel trowelling
+troys truanted truckled trumping trunking trusting trysting tsars tuba tumours tuned turfed turner
+tutor twain tweaking tweeting twigging twine twinging twinkles twinks twirling twister twitted
+tykes tzars umped unbearably unbeatable unbreakable underachieve underacting undercoated
+unexpectedly unit unreadable unusable unwell upstages upstarts usable vice virginal vision visiting
+visor voice voile wader wades wafer waffling wafting wager wages waggling waiter waiting waives
+waken wales walling waltzing wand wanes wangling wanking warbling warder wards wares warier
+warnings warping wary washing washings waster watchers waterway wattling waver waxes wayfaring
+weakling wealthier wearer weariness weaseled weaver weaves wefts weigh weighty weir weirdo welds
+wend whacking whale wheedling wheeling wheeze wheezier wheezy whelping whetting whine whistles
+whiten whiter whitest whittles whizzing whore whose wight wild willies wilts winced windowed windy
+wing wingspread wink wino witching witting wives wobble wood woodsy woody woofs wooly woos word
+wordings wordy workings worlds worms worrying worryings worsen woven wreaking wreathes wrests
+wright wring wrist wristband writings writs wrong wrote wroth wrung yellower yesterday
 """)

@@ -1,4 +1,13 @@
-"""The database connection: SQLite (WAL) by default, PostgreSQL when the URL says so."""
+"""The database connection: SQLite (WAL) by default, PostgreSQL when the URL says so.
+
+SQLite notes. Python's ``sqlite3`` module in its default ("legacy") mode does not emit ``BEGIN``
+before a SELECT or before DDL, so reads are not repeatable and a failing migration could leave
+half its DDL behind. We take over transaction control instead (the recipe from SQLAlchemy's SQLite
+documentation): the driver is put in autocommit mode and SQLAlchemy's ``begin`` event emits
+``BEGIN`` itself, ``BEGIN IMMEDIATE`` for units of work that will write (``transaction(write=True)``):
+those take SQLite's single write lock up front, so two read-modify-write transactions queue on
+``busy_timeout`` instead of failing or overwriting each other.
+"""
 
 from __future__ import annotations
 
@@ -9,46 +18,92 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_BEGIN_OPTION = "curbside_sqlite_begin"
+SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # the driver stops managing transactions; _sqlite_begin emits BEGIN
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # first: the next may wait
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-class Database:
-    """One SQLAlchemy engine and its session factory. Nothing connects until first use."""
+def _sqlite_begin(connection: Connection) -> None:
+    mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
-    def __init__(self, url: str, **engine_options: Any):
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL, or None for in-memory and ``file:`` URI databases."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+class Database:
+    """One SQLAlchemy engine and its session factory. Nothing connects until first use.
+
+    ``url`` is any SQLAlchemy URL: ``sqlite:///relative/or/absolute/path.db`` (the folder is created)
+    or ``postgresql+psycopg://user@host:5432/db``. ``engine_options`` go to ``create_engine``;
+    ``connect_args`` are merged with ours rather than replacing them.
+    """
+
+    def __init__(self, url: str | URL, **engine_options: Any):
         self.url = make_url(url)
-        if self.url.get_backend_name() == "sqlite" and self.url.database not in (None, "", ":memory:"):
-            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         options: dict[str, Any] = {"pool_pre_ping": True}
-        if self.url.get_backend_name() == "sqlite":
-            options["connect_args"] = {"check_same_thread": False}
+        connect_args: dict[str, Any] = {}
+        if self.backend == "sqlite":
+            file = _sqlite_file(self.url)
+            if file is not None:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            elif not self.url.database or self.url.database == ":memory:":
+                # one in-memory database shared by every thread, rather than one per thread
+                options["poolclass"] = StaticPool
+            connect_args["check_same_thread"] = False
+        connect_args.update(engine_options.pop("connect_args", {}))
+        options["connect_args"] = connect_args
         options.update(engine_options)
         self.engine: Engine = create_engine(self.url, **options)
-        if self.url.get_backend_name() == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if self.backend == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
     def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
         return self.url.get_backend_name()
 
+    @property
+    def safe_url(self) -> str:
+        """The URL with its password masked, for messages and logs."""
+        return self.url.render_as_string(hide_password=True)
+
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A unit of work: committed when the block ends, rolled back if it raises."""
+    def transaction(self, *, write: bool = False) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back if it raises.
+
+        ``write=True`` declares that the block will write after reading: on SQLite the write lock
+        is taken at BEGIN (other writers wait up to the busy timeout); on PostgreSQL lock the rows
+        you read with ``with_for_update=True``.
+        """
         with self._sessions.begin() as session:
+            if write and self.backend == "sqlite":
+                session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
             yield session
 
     def alembic_config(self) -> Config:
@@ -58,10 +113,20 @@ class Database:
         return config
 
     def upgrade(self, revision: str = "head") -> None:
+        """Migrate the schema up to ``revision`` (default: the latest). Safe to repeat."""
         command.upgrade(self.alembic_config(), revision)
 
     def downgrade(self, revision: str) -> None:
         command.downgrade(self.alembic_config(), revision)
+
+    def current_revision(self) -> str | None:
+        """The migration the database is at, or None for an empty (never migrated) database."""
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        """The latest migration shipped with this version of curbside."""
+        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
 
     def dispose(self) -> None:
         self.engine.dispose()
