@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,12 +27,17 @@ from curbside.evaluation import VignetteFileError, evaluate, read_vignettes
 from curbside.guides import read_guides
 from curbside.settings import Settings
 
+if TYPE_CHECKING:  # imported lazily below: 'curbside check' need not load SQLAlchemy
+    from curbside.store import Database
+
 app = typer.Typer(help="curbside: a health assistant you can run yourself.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 kb_app = typer.Typer(help="Knowledge-base packs: check and import.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 guides_app = typer.Typer(help="Condition guides: check.", no_args_is_help=True)
 app.add_typer(guides_app, name="guides")
+db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -70,7 +75,8 @@ def load_engine(packs: list[Path] | None = None, max_questions: int | None = Non
     directories = packs or settings.pack_dirs
     try:
         return Engine.from_packs(directories, InterviewSettings(
-            max_questions=max_questions or settings.max_questions))
+            max_questions=max_questions or settings.max_questions),
+            alias_file=None if packs else settings.alias_file)
     except KnowledgeBaseError as exc:
         raise fail(f"the knowledge base does not load ({exc}); run 'curbside kb check'") from None
 
@@ -87,8 +93,9 @@ def kb_check(
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
 ) -> None:
     """Validate knowledge-base packs: schema, ids, sources, estimates, ICD-10-CM codes."""
-    directories = packs or Settings().pack_dirs
-    kb, problems = read_knowledge_base(directories)
+    settings = Settings()
+    directories = packs or settings.pack_dirs
+    kb, problems = read_knowledge_base(directories, None if packs else settings.alias_file)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     for problem in problems:
@@ -321,7 +328,7 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
             f"[{colour}]{case['triage']}[/]", ",".join(case["triage_accept"]),
             str(case["questions"]),
         )
-    console.print(rows, width=max(console.width, 150))
+    Console(width=max(console.width, 150)).print(rows)
     summary = Table(title=f"curbside eval: {metrics['n']} vignettes "
                           f"({metrics['n_diagnosis']} with a diagnosis)")
     summary.add_column("metric")
@@ -357,6 +364,91 @@ def serve(
     uvicorn.run("curbside.web.factory:app", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers, log_level="warning",
                 proxy_headers=False)
+
+
+def _database_error(exc: Exception) -> str:
+    """One line for a database failure: the driver's message, without SQL or a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _open_database(create: bool) -> Database | None:
+    """The configured Database, or None when ``create`` is false and its SQLite file is missing."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from curbside.store import Database
+    from curbside.store.database import sqlite_file
+
+    settings = Settings()
+    url = settings.resolved_database_url
+    where = "CURBSIDE_DATABASE_URL" if settings.database_url else "CURBSIDE_DATA_DIR"
+    try:
+        file = sqlite_file(url)
+        if not create and file is not None and not file.exists():
+            return None
+        return Database(url)
+    except OSError as exc:
+        raise fail(f"cannot create the database folder ({where}): {exc}", 1) from None
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise fail(f"bad database URL ({where}): {_database_error(exc)}") from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target migration.")] = "head",
+) -> None:
+    """Migrate the database to the latest schema (safe to repeat; the server does it at start)."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    database = _open_database(create=True)
+    assert database is not None
+    try:
+        database.upgrade(revision)
+        current = database.current_revision()
+        head = database.head_revision()
+    except (SQLAlchemyError, CommandError, OSError) as exc:
+        raise fail(f"cannot upgrade the database at {database.safe_url}: "
+                   f"{_database_error(exc)}", 1) from None
+    finally:
+        database.dispose()
+    status = " (head)" if current == head else ""
+    console.print(f"database at {current}{status}: {database.safe_url}", highlight=False, soft_wrap=True)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's migration (revision), and whether it is the latest."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    database = _open_database(create=False)
+    if database is None:  # do not create an empty database file just to look at it
+        console.print("none (no database yet: run 'curbside db upgrade')", highlight=False, soft_wrap=True)
+        return
+    try:
+        current = database.current_revision()
+        head = database.head_revision()
+        known = current is None or database.has_revision(current)
+    except (SQLAlchemyError, CommandError, OSError) as exc:
+        raise fail(f"cannot read the database at {database.safe_url}: "
+                   f"{_database_error(exc)}", 1) from None
+    finally:
+        database.dispose()
+    if current is None:
+        console.print("none (empty database: run 'curbside db upgrade')", highlight=False, soft_wrap=True)
+    elif not known:
+        raise fail(f"the database is at {current}, a migration this version of curbside does not "
+                   "know (made by a newer version?)", 1)
+    elif current == head:
+        console.print(f"{current} (head)", highlight=False, soft_wrap=True)
+    else:
+        console.print(f"{current} (behind {head}: run 'curbside db upgrade')", highlight=False,
+                      soft_wrap=True)
 
 
 def main() -> None:

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         return [self.content_dir / "kb" / name for name in self.packs]
 
     @property
+    def alias_file(self) -> Path | None:
+        """Ids that name one node in several packs (used once more than one pack is loaded)."""
+        path = self.content_dir / "kb" / "aliases.yaml"
+        return path if path.exists() else None
+
+    @property
     def guides_dir(self) -> Path:
         return self.content_dir / "guides"
 

@@ -84,7 +84,7 @@ def test_duplicate_condition_is_an_error(tmp_path: Path) -> None:
         "    default_triage: self_care\n    specialty: x\n    description: A duplicate entry.\n"
         "    prior: {rate: {value: 1, source: [T1]}}\n"
     )
-    assert any("cond_a" in e and "already defined" in e for e in errors(directory))
+    assert any("cond_a" in e and "defined twice" in e for e in errors(directory))
 
 
 def test_broken_yaml_is_reported_not_raised(tmp_path: Path) -> None:
@@ -97,3 +97,85 @@ def test_broken_yaml_is_reported_not_raised(tmp_path: Path) -> None:
 def test_strict_loading_refuses_a_broken_pack(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError, match="error"):
         load_knowledge_base([pack_with(tmp_path, "icd10: [R25.2]", "icd10: [XX]")])
+
+
+SECOND_PACK = """
+pack: {id: second, title: Second, version: "1", description: A second pack., licence: CC0}
+sources:
+  T9: {citation: "Second source", tier: B}
+conditions:
+  - id: cond_d
+    name: Condition D
+    icd10: [J02.9]
+    default_triage: self_care
+    specialty: family_medicine
+    description: A condition only the second pack knows.
+    prior: {rate: {value: 50, source: [T9]}}
+  - id: cond_alias_of_a
+    name: Condition A again
+    icd10: [R25.2]
+    default_triage: emergency
+    specialty: other
+    description: The second pack's name for condition A.
+    prior: {rate: {value: 99999, source: [T9]}}
+findings:
+  - {id: f1, kind: symptom, name: Finding one, question: "Do you have one?", synonyms: [extra phrase],
+     background: {value: 0.5, source: [T9]}}
+  - {id: g1, kind: symptom, name: Finding g, question: "Do you have g?", background: {value: 0.1, source: [T9]}}
+likelihoods:
+  cond_alias_of_a:
+    f1: {value: 0.01, source: [T9]}
+    g1: {value: 0.7, source: [T9]}
+  cond_d:
+    g1: {value: 0.9, source: [T9]}
+"""
+
+
+def two_packs(tmp_path: Path, aliases: str | None) -> tuple[list[Path], Path | None]:
+    first = pack_with(tmp_path, "Tiny", "Tiny")
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "pack.yaml").write_text(SECOND_PACK)
+    alias_file = None
+    if aliases is not None:
+        alias_file = tmp_path / "aliases.yaml"
+        alias_file.write_text(aliases)
+    return [first, second], alias_file
+
+
+def test_merge_first_pack_wins_and_later_packs_fill_gaps(tmp_path: Path) -> None:
+    packs, alias_file = two_packs(tmp_path, "conditions:\n  cond_a: [cond_alias_of_a]\n")
+    kb = load_knowledge_base(packs, alias_file)
+    assert "cond_alias_of_a" not in kb.conditions
+    assert kb.conditions["cond_a"].default_triage.value == "self_care"  # first definition
+    assert kb.likelihoods["cond_a"]["f1"].value == 0.8  # first pack's number kept
+    assert kb.likelihoods["cond_a"]["g1"].value == 0.7  # gap filled by the second pack
+    assert kb.likelihood_pack[("cond_a", "g1")] == "second"
+    assert "extra phrase" in kb.findings["f1"].synonyms  # one node, synonyms united
+    assert kb.findings["f1"].background.value == 0.1
+
+
+def test_without_alias_the_same_icd_code_is_flagged(tmp_path: Path) -> None:
+    packs, _ = two_packs(tmp_path, None)
+    _, problems = read_knowledge_base(packs)
+    assert any(p.severity == "warning" and "cond_alias_of_a" in p.where
+               and "alias table" in p.message for p in problems)
+
+
+def test_alias_to_an_unknown_id_is_an_error(tmp_path: Path) -> None:
+    packs, alias_file = two_packs(tmp_path, "conditions:\n  nowhere: [cond_d]\n")
+    _, problems = read_knowledge_base(packs, alias_file)
+    assert any("'nowhere' is in no pack" in p.message for p in problems)
+
+
+def test_a_source_id_cannot_mean_two_things(tmp_path: Path) -> None:
+    packs, _ = two_packs(tmp_path, None)
+    (packs[1] / "pack.yaml").write_text(SECOND_PACK.replace(
+        'T9: {citation: "Second source", tier: B}',
+        'T9: {citation: "Second source", tier: B}\n  T1: {citation: "Other", tier: C}'))
+    assert any("source 'T1' means something else" in e for e in errors_of(packs))
+
+
+def errors_of(packs: list[Path]) -> list[str]:
+    _, problems = read_knowledge_base(packs)
+    return [p.message for p in problems if p.severity == "error"]

@@ -21,13 +21,15 @@ import numpy as np
 
 from curbside.engine.inference import Answer, Evidence
 from curbside.engine.kb.schema import GroupType
-from curbside.engine.model import FloatArray, IntArray, Model
+from curbside.engine.model import BoolArray, FloatArray, IntArray, Model
 from curbside.engine.triage import LOSS, fired_rules
 
 TRIAGE_WEIGHT = 0.5
 #: Conditions below this posterior are left out of the question scoring (not of the posterior):
 #: they cannot change which question is best, and dropping them keeps a step fast on large models.
 ACTIVE_MIN = 1e-4
+#: At most this many conditions (the most probable) take part in scoring a question.
+MAX_ACTIVE = 120
 #: A multiple-choice group is worth its best member plus this share of the others (their
 #: information overlaps, and one screen with several options costs the person more than one).
 GROUP_OVERLAP_DISCOUNT = 0.5
@@ -90,32 +92,32 @@ def _xlogx(values: FloatArray) -> FloatArray:
     return result
 
 
-def _applicable(model: Model, fi: int, age: float, sex: str, present: set[int]) -> bool:
-    required_sex = model.finding_sex[fi]
-    if required_sex is not None and required_sex != sex:
-        return False
-    if not model.finding_min_age[fi] <= age <= model.finding_max_age[fi]:
-        return False
-    return all(r in present for r in model.finding_requires[fi])
+def _applicable_mask(model: Model, age: float, sex: str, answered: BoolArray,
+                     present: BoolArray) -> BoolArray:
+    """[F]: findings that may be asked now (not answered, right sex and age, requirements met)."""
+    mask = ~answered & (model.finding_min_age <= age) & (age <= model.finding_max_age)
+    mask &= model.finding_sex_mask(sex)
+    for fi in model.findings_with_requirements:
+        if mask[fi] and not all(present[r] for r in model.finding_requires[fi]):
+            mask[fi] = False
+    result: BoolArray = mask
+    return result
 
 
-def _candidates(model: Model, age: float, sex: str, evidence: Evidence) -> _Candidates:
-    answered = {model.finding_index[f] for f, _ in evidence.answers}
-    present = {model.finding_index[f] for f in evidence.present}
+def _candidates(model: Model, askable: BoolArray, relevant: BoolArray,
+                present: BoolArray) -> _Candidates:
     out = _Candidates()
-    for fi in range(len(model.finding_ids)):
-        if fi in answered or model.group_of_finding[fi] >= 0:
-            continue
-        if _applicable(model, fi, age, sex, present):
-            out.singles.append(fi)
+    alone = askable & relevant & (model.group_of_finding < 0)
+    out.singles.extend(int(i) for i in np.flatnonzero(alone))
     for gi, group in enumerate(model.groups):
-        if group.type is GroupType.single and any(m in present for m in group.members):
+        members = [m for m in group.members if askable[m]]
+        if not members or not any(relevant[m] for m in members):
+            continue
+        if group.type is GroupType.single and any(present[m] for m in group.members):
             continue  # a single-choice group is settled once one option is known
-        members = [m for m in group.members
-                   if m not in answered and _applicable(model, m, age, sex, present)]
-        if len(members) >= 2 or (members and group.type is GroupType.multiple):
+        if len(members) >= 2 or group.type is GroupType.multiple:
             out.groups.append((gi, members))
-        elif members:
+        else:
             out.singles.append(members[0])
     return out
 
@@ -123,15 +125,24 @@ def _candidates(model: Model, age: float, sex: str, evidence: Evidence) -> _Cand
 def score_questions(model: Model, age: float, sex: str, evidence: Evidence,
                     probabilities: FloatArray) -> list[Question]:
     """All candidate questions with their scores, best first."""
-    candidates = _candidates(model, age, sex, evidence)
-    if not candidates.singles and not candidates.groups:
-        return []
-    floor = max((r.level.rank for r in fired_rules(model, age, sex, evidence)), default=0)
-    present_mask = np.zeros(len(model.finding_ids), dtype=bool)
+    n_findings = len(model.finding_ids)
+    answered = np.zeros(n_findings, dtype=bool)
+    answered[[model.finding_index[f] for f, _ in evidence.answers]] = True
+    present_mask = np.zeros(n_findings, dtype=bool)
     present_mask[[model.finding_index[f] for f in evidence.present]] = True
+    floor = max((r.level.rank for r in fired_rules(model, age, sex, evidence)), default=0)
     yes_floor_all = model.rules.yes_floors(present_mask, age, sex, floor)
 
     active = np.flatnonzero(probabilities >= ACTIVE_MIN)
+    if active.size > MAX_ACTIVE:
+        active = active[np.argsort(-probabilities[active])[:MAX_ACTIVE]]
+    # A finding that no active condition lists has the same (background) probability under all
+    # of them: it carries no information, and only matters if a 'yes' would fire a red flag.
+    relevant = model.listed[active].any(axis=0) | (yes_floor_all > floor)
+    askable = _applicable_mask(model, age, sex, answered, present_mask)
+    candidates = _candidates(model, askable, relevant, present_mask)
+    if not candidates.singles and not candidates.groups:
+        return []
     post = probabilities[active] / probabilities[active].sum()
     likelihood = model.likelihood[active]
     true_levels = model.triage_rank[active]
@@ -163,28 +174,33 @@ def score_questions(model: Model, age: float, sex: str, evidence: Evidence,
         after = masked(loss_yes, yes_levels).min(axis=1) + masked(loss_no, no_levels).min(axis=1)
         return np.maximum(gain, 0.0), np.maximum(before - after, 0.0)
 
+    # Score every yes/no finding once (singles and members of multiple-choice groups together).
+    multiple = [(gi, m) for gi, m in candidates.groups
+                if model.groups[gi].type is GroupType.multiple]
+    scored = np.array(candidates.singles + [i for _, m in multiple for i in m], dtype=np.int64)
+    gains, values = single_scores(scored) if scored.size else (np.empty(0), np.empty(0))
+    position = {int(fi): k for k, fi in enumerate(scored)}
+
     questions: list[Question] = []
-    if candidates.singles:
-        indices = np.array(candidates.singles, dtype=np.int64)
-        gains, values = single_scores(indices)
-        for k, fi in enumerate(indices):
-            finding = model.kb.findings[model.finding_ids[fi]]
-            questions.append(Question(
-                type="single", text=finding.question,
-                items=(QuestionItem(finding.id, finding.question),),
-                information_gain=float(gains[k]), triage_value=float(values[k]),
-            ))
+    for fi in candidates.singles:
+        finding = model.kb.findings[model.finding_ids[fi]]
+        k = position[fi]
+        questions.append(Question(
+            type="single", text=finding.question,
+            items=(QuestionItem(finding.id, finding.question),),
+            information_gain=float(gains[k]), triage_value=float(values[k]),
+        ))
     for gi, members in candidates.groups:
         group = model.groups[gi]
-        indices = np.array(members, dtype=np.int64)
         if group.type is GroupType.single:
             gain, value = _single_choice_score(
-                likelihood[:, indices], post, entropy, loss_by_floor[floor], floor, action_rank
+                likelihood[:, members], post, entropy, loss_by_floor[floor], floor, action_rank
             )
         else:
-            gains, values = single_scores(indices)
-            gain = float(gains.max() + GROUP_OVERLAP_DISCOUNT * (gains.sum() - gains.max()))
-            value = float(values.max() + GROUP_OVERLAP_DISCOUNT * (values.sum() - values.max()))
+            ks = [position[m] for m in members]
+            g, v = gains[ks], values[ks]
+            gain = float(g.max() + GROUP_OVERLAP_DISCOUNT * (g.sum() - g.max()))
+            value = float(v.max() + GROUP_OVERLAP_DISCOUNT * (v.sum() - v.max()))
         items = tuple(
             QuestionItem(model.finding_ids[m], model.kb.findings[model.finding_ids[m]].name)
             for m in members

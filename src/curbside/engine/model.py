@@ -93,6 +93,18 @@ class Model:
         self.finding_index = {f: i for i, f in enumerate(self.finding_ids)}
 
     @cached_property
+    def findings_with_requirements(self) -> list[int]:
+        return [i for i, required in enumerate(self.finding_requires) if required]
+
+    @cached_property
+    def _sex_masks(self) -> dict[str, BoolArray]:
+        return {sex.value: np.array([s is None or s == sex.value for s in self.finding_sex])
+                for sex in _SEXES}
+
+    def finding_sex_mask(self, sex: str) -> BoolArray:
+        return self._sex_masks[sex]
+
+    @cached_property
     def log_p(self) -> FloatArray:
         return np.log(self.likelihood)
 

@@ -78,9 +78,9 @@ class Engine:
         self.settings = settings or InterviewSettings()
 
     @classmethod
-    def from_packs(cls, directories: Sequence[Path],
-                   settings: InterviewSettings | None = None) -> Engine:
-        return cls(load_knowledge_base(directories), settings)
+    def from_packs(cls, directories: Sequence[Path], settings: InterviewSettings | None = None,
+                   alias_file: Path | None = None) -> Engine:
+        return cls(load_knowledge_base(directories, alias_file), settings)
 
     def parse(self, text: str) -> ParsedText:
         return self.parser.parse(text)

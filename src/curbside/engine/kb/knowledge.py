@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import yaml
+
 from curbside.engine.kb.icd10 import icd10_problem
 from curbside.engine.kb.load import KnowledgeBaseError, Pack, Problem, read_pack
 from curbside.engine.kb.schema import (
@@ -37,6 +39,7 @@ class KnowledgeBase:
     red_flags: list[RedFlagRule] = field(default_factory=list)
     condition_pack: dict[str, str] = field(default_factory=dict)
     finding_pack: dict[str, str] = field(default_factory=dict)
+    likelihood_pack: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -59,6 +62,70 @@ class KnowledgeBase:
     def group_of(self) -> dict[str, str]:
         """Finding id -> the question group that asks it."""
         return {f: g.id for g in self.question_groups.values() for f in g.findings}
+
+
+@dataclass(frozen=True)
+class AliasTable:
+    """Ids that name the same node in different packs: alias -> canonical id."""
+
+    conditions: dict[str, str] = field(default_factory=dict)
+    findings: dict[str, str] = field(default_factory=dict)
+
+
+def read_alias_table(path: Path) -> tuple[AliasTable, list[Problem]]:
+    """``content/kb/aliases.yaml``: ``conditions: {canonical: [alias, ...]}``, same for findings."""
+    problems: list[Problem] = []
+    where = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        return AliasTable(), [Problem("error", where, f"cannot read the alias table: {exc}")]
+    if not isinstance(raw, dict) or set(raw) - {"conditions", "findings"}:
+        return AliasTable(), [Problem("error", where, "the alias table has two sections: "
+                                      "conditions and findings")]
+    tables: dict[str, dict[str, str]] = {"conditions": {}, "findings": {}}
+    for section, mapping in raw.items():
+        if not isinstance(mapping, dict):
+            problems.append(Problem("error", where, f"{section}: expected canonical: [aliases]"))
+            continue
+        for canonical, aliases in mapping.items():
+            if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+                problems.append(Problem("error", where, f"{section}.{canonical}: a list of ids"))
+                continue
+            for alias in aliases:
+                if alias in tables[section] or alias == canonical:
+                    problems.append(Problem("error", where, f"{section}: alias {alias!r} repeated"))
+                tables[section][alias] = str(canonical)
+        chained = set(tables[section]) & set(tables[section].values())
+        if chained:
+            problems.append(Problem("error", where,
+                                    f"{section}: ids both alias and canonical: {sorted(chained)}"))
+    return AliasTable(tables["conditions"], tables["findings"]), problems
+
+
+def _renamed(pack: Pack, aliases: AliasTable) -> Pack:
+    """The pack with every aliased id replaced by its canonical id."""
+    if not aliases.conditions and not aliases.findings:
+        return pack
+    cond = aliases.conditions
+    find = aliases.findings
+
+    def f(ids: list[str]) -> list[str]:
+        return list(dict.fromkeys(find.get(i, i) for i in ids))
+
+    return Pack(
+        path=pack.path, info=pack.info, sources=pack.sources, estimates=pack.estimates,
+        conditions=[c.model_copy(update={"id": cond.get(c.id, c.id)}) for c in pack.conditions],
+        findings=[x.model_copy(update={"id": find.get(x.id, x.id), "requires": f(x.requires)})
+                  for x in pack.findings],
+        question_groups=[g.model_copy(update={"findings": f(g.findings)})
+                         for g in pack.question_groups],
+        likelihoods={cond.get(c, c): {find.get(x, x): v for x, v in row.items()}
+                     for c, row in pack.likelihoods.items()},
+        red_flags=[r.model_copy(update={"all": f(r.all), "any": f(r.any),
+                                        "any_second": f(r.any_second)})
+                   for r in pack.red_flags],
+    )
 
 
 def _pack_id(pack: Pack) -> str:
@@ -113,21 +180,34 @@ def check_pack(pack: Pack) -> list[Problem]:
     return problems
 
 
-def build_knowledge_base(packs: Sequence[Pack]) -> tuple[KnowledgeBase, list[Problem]]:
+def build_knowledge_base(packs: Sequence[Pack],
+                         aliases: AliasTable | None = None) -> tuple[KnowledgeBase, list[Problem]]:
+    """Merge packs into one model. Packs earlier in the list take precedence: a condition or
+    finding defined by two packs is one node with the first definition; a later pack's
+    likelihoods for it fill only the pairs the earlier packs leave open."""
+    aliases = aliases or AliasTable()
     kb = KnowledgeBase(packs=list(packs))
     problems: list[Problem] = []
-    for pack in packs:
-        problems.extend(check_pack(pack))
+    sources: dict[str, tuple[str, Source]] = {}
+    rule_ids: dict[str, str] = {}
+    for original in packs:
+        problems.extend(check_pack(original))
+        pack = _renamed(original, aliases)
         pid, where = _pack_id(pack), str(pack.path)
+        for source_id, source in pack.sources.items():
+            seen = sources.get(source_id)
+            if seen is not None and seen[1].citation != source.citation:
+                problems.append(Problem("error", where, f"source {source_id!r} means something "
+                                        f"else in pack {seen[0]!r}; source ids are shared"))
+            sources.setdefault(source_id, (pid, source))
+        own_conditions: set[str] = set()
         for condition in pack.conditions:
-            if condition.id in kb.conditions:
-                problems.append(
-                    Problem("error", where, f"condition {condition.id!r} already defined "
-                            f"by pack {kb.condition_pack[condition.id]!r}")
-                )
-                continue
-            kb.conditions[condition.id] = condition
-            kb.condition_pack[condition.id] = pid
+            if condition.id in own_conditions:
+                problems.append(Problem("error", where, f"condition {condition.id!r} defined twice"))
+            own_conditions.add(condition.id)
+            if condition.id not in kb.conditions:
+                kb.conditions[condition.id] = condition
+                kb.condition_pack[condition.id] = pid
         for finding in pack.findings:
             existing = kb.findings.get(finding.id)
             if existing is None:
@@ -136,17 +216,54 @@ def build_knowledge_base(packs: Sequence[Pack]) -> tuple[KnowledgeBase, list[Pro
             elif kb.finding_pack[finding.id] == pid:
                 problems.append(Problem("error", where, f"finding {finding.id!r} defined twice"))
             else:
-                synonyms = list(dict.fromkeys([*existing.synonyms, *finding.synonyms]))
+                synonyms = list(dict.fromkeys([*existing.synonyms, finding.name, *finding.synonyms]))
                 kb.findings[finding.id] = existing.model_copy(update={"synonyms": synonyms})
         for group in pack.question_groups:
             if group.id in kb.question_groups:
                 problems.append(Problem("error", where, f"question group {group.id!r} defined twice"))
             kb.question_groups[group.id] = group
         for condition_id, row in pack.likelihoods.items():
-            kb.likelihoods.setdefault(condition_id, {}).update(row)
-        kb.red_flags.extend(pack.red_flags)
+            merged = kb.likelihoods.setdefault(condition_id, {})
+            for finding_id, likelihood in row.items():
+                if finding_id not in merged:
+                    merged[finding_id] = likelihood
+                    kb.likelihood_pack[(condition_id, finding_id)] = pid
+        for rule in pack.red_flags:
+            if rule.id in rule_ids:
+                problems.append(Problem("error", where, f"red-flag rule {rule.id!r} already "
+                                        f"defined by pack {rule_ids[rule.id]!r}"))
+                continue
+            rule_ids[rule.id] = pid
+            kb.red_flags.append(rule)
+    known_conditions = {c.id for p in packs for c in p.conditions}
+    known_findings = {f.id for p in packs for f in p.findings}
+    for canonical in set(aliases.conditions.values()):
+        if canonical not in known_conditions:
+            problems.append(Problem("error", "aliases", f"conditions: {canonical!r} is in no pack"))
+    for canonical in set(aliases.findings.values()):
+        if canonical not in known_findings:
+            problems.append(Problem("error", "aliases", f"findings: {canonical!r} is in no pack"))
     problems.extend(_check_references(kb))
+    problems.extend(_possible_duplicates(kb))
     return kb, problems
+
+
+def _possible_duplicates(kb: KnowledgeBase) -> list[Problem]:
+    """Two conditions from different packs with the same ICD-10-CM codes are probably one node."""
+    by_codes: dict[tuple[str, ...], str] = {}
+    problems: list[Problem] = []
+    for condition in kb.conditions.values():
+        codes = tuple(sorted(condition.icd10))
+        if not codes:
+            continue
+        other = by_codes.get(codes)
+        if other is not None and kb.condition_pack[other] != kb.condition_pack[condition.id]:
+            problems.append(Problem(
+                "warning", f"conditions.{condition.id}",
+                f"same ICD-10-CM codes as {other!r} of pack {kb.condition_pack[other]!r}: "
+                "if they are one condition, add them to the alias table"))
+        by_codes.setdefault(codes, condition.id)
+    return problems
 
 
 def _check_references(kb: KnowledgeBase) -> list[Problem]:
@@ -164,11 +281,7 @@ def _check_references(kb: KnowledgeBase) -> list[Problem]:
     for condition_id in kb.conditions:
         if not kb.likelihoods.get(condition_id):
             error(f"conditions.{condition_id}", "no likelihoods: the engine could never suggest it")
-    rule_ids: set[str] = set()
     for rule in kb.red_flags:
-        if rule.id in rule_ids:
-            error(f"red_flags.{rule.id}", "rule id used twice")
-        rule_ids.add(rule.id)
         for finding_id in rule.findings:
             if finding_id not in kb.findings:
                 error(f"red_flags.{rule.id}", f"unknown finding {finding_id!r}")
@@ -196,9 +309,14 @@ def _check_references(kb: KnowledgeBase) -> list[Problem]:
     return problems
 
 
-def read_knowledge_base(directories: Sequence[Path]) -> tuple[KnowledgeBase, list[Problem]]:
+def read_knowledge_base(directories: Sequence[Path],
+                        alias_file: Path | None = None) -> tuple[KnowledgeBase, list[Problem]]:
     packs: list[Pack] = []
     problems: list[Problem] = []
+    aliases = AliasTable()
+    if alias_file is not None:
+        aliases, alias_problems = read_alias_table(alias_file)
+        problems.extend(alias_problems)
     for directory in directories:
         if not directory.is_dir():
             problems.append(Problem("error", str(directory), "not a directory"))
@@ -206,13 +324,14 @@ def read_knowledge_base(directories: Sequence[Path]) -> tuple[KnowledgeBase, lis
         pack, pack_problems = read_pack(directory)
         packs.append(pack)
         problems.extend(pack_problems)
-    kb, kb_problems = build_knowledge_base(packs)
+    kb, kb_problems = build_knowledge_base(packs, aliases)
     return kb, problems + kb_problems
 
 
-def load_knowledge_base(directories: Sequence[Path]) -> KnowledgeBase:
+def load_knowledge_base(directories: Sequence[Path],
+                        alias_file: Path | None = None) -> KnowledgeBase:
     """Read packs and refuse to return a knowledge base that has errors."""
-    kb, problems = read_knowledge_base(directories)
+    kb, problems = read_knowledge_base(directories, alias_file)
     if any(p.severity == "error" for p in problems):
         raise KnowledgeBaseError(problems)
     return kb
