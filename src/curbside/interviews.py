@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from curbside.engine.inference import Answer
+from curbside.engine.inference import Answer, EvidenceError
 from curbside.engine.session import Engine, Session
 from curbside.store.interviews import InterviewRecord, InterviewRepository, InterviewSummary
 
@@ -23,6 +23,21 @@ class StoredInterview:
     id: str
     session: Session
     record: InterviewRecord
+
+
+def _checked(answers: object) -> Mapping[str, Answer | str] | Answer:
+    """Answers of a form ``Session.answer`` takes; EvidenceError (never ValueError or TypeError,
+    which callers would treat as a crash) for anything else."""
+    if isinstance(answers, Answer):
+        return answers
+    if isinstance(answers, str):
+        try:
+            return Answer(answers)
+        except ValueError:
+            raise EvidenceError(f"answers are present, absent or unknown, not {answers!r}") from None
+    if isinstance(answers, Mapping):
+        return answers
+    raise EvidenceError(f"an answer or a mapping of finding id to answer, not {type(answers).__name__}")
 
 
 class InterviewService:
@@ -73,7 +88,8 @@ class InterviewService:
                answers: Mapping[str, Answer | str] | Answer | str) -> StoredInterview:
         """Answer the current question; raises EvidenceError for answers that do not fit it
         (and then nothing is stored), InterviewNotFound for an unknown id."""
-        return self._change(interview_id, lambda session: session.answer(answers))
+        checked = _checked(answers)
+        return self._change(interview_id, lambda session: session.answer(checked))
 
     def back(self, interview_id: str) -> StoredInterview:
         """Undo the last answer; raises EvidenceError if nothing has been answered yet."""

@@ -121,7 +121,8 @@ conditions:
 findings:
   - {id: f1, kind: symptom, name: Finding one, question: "Do you have one?", synonyms: [extra phrase],
      background: {value: 0.5, source: [T9]}}
-  - {id: g1, kind: symptom, name: Finding g, question: "Do you have g?", background: {value: 0.1, source: [T9]}}
+  - {id: g1, kind: symptom, name: Finding g, question: "Do you have g?",
+     background: {value: 0.1, source: [T9]}}
 likelihoods:
   cond_alias_of_a:
     f1: {value: 0.01, source: [T9]}

@@ -196,7 +196,11 @@ class Session:
         if isinstance(chosen, Answer | str):
             if question.type != "single":
                 raise EvidenceError("this question has several options: answer each of them")
-            mapping = {question.finding_ids[0]: Answer(chosen)}
+            try:
+                mapping = {question.finding_ids[0]: Answer(chosen)}
+            except ValueError:
+                raise EvidenceError(
+                    f"answers are present, absent or unknown, not {chosen!r}") from None
         else:
             extra = set(chosen) - set(question.finding_ids)
             if extra:

@@ -11,6 +11,7 @@ those take SQLite's single write lock up front, so two read-modify-write transac
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,14 +21,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_BEGIN_OPTION = "curbside_sqlite_begin"
+SQLITE_BEGIN_OPTION = "curbside_sqlite_begin"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Alembic keeps the running migration in module globals (alembic.context, alembic.op): one command
+# at a time per process. Between processes, env.py takes a database lock.
+_ALEMBIC = threading.Lock()
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -42,12 +47,16 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+    mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _sqlite_file(url: URL) -> Path | None:
-    """The file of a SQLite URL, or None for in-memory and ``file:`` URI databases."""
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL (relative paths are relative to the working directory); None for
+    in-memory and ``file:`` URI databases and for other backends."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return None
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -67,7 +76,7 @@ class Database:
         options: dict[str, Any] = {"pool_pre_ping": True}
         connect_args: dict[str, Any] = {}
         if self.backend == "sqlite":
-            file = _sqlite_file(self.url)
+            file = sqlite_file(self.url)
             if file is not None:
                 file.parent.mkdir(parents=True, exist_ok=True)
             elif not self.url.database or self.url.database == ":memory:":
@@ -103,21 +112,24 @@ class Database:
         """
         with self._sessions.begin() as session:
             if write and self.backend == "sqlite":
-                session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
+                session.connection(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             yield session
 
     def alembic_config(self) -> Config:
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
+        config.set_main_option("file_template", "%%(rev)s")  # versions/0002_name.py
         config.attributes["engine"] = self.engine
         return config
 
     def upgrade(self, revision: str = "head") -> None:
         """Migrate the schema up to ``revision`` (default: the latest). Safe to repeat."""
-        command.upgrade(self.alembic_config(), revision)
+        with _ALEMBIC:
+            command.upgrade(self.alembic_config(), revision)
 
     def downgrade(self, revision: str) -> None:
-        command.downgrade(self.alembic_config(), revision)
+        with _ALEMBIC:
+            command.downgrade(self.alembic_config(), revision)
 
     def current_revision(self) -> str | None:
         """The migration the database is at, or None for an empty (never migrated) database."""
@@ -127,6 +139,29 @@ class Database:
     def head_revision(self) -> str | None:
         """The latest migration shipped with this version of curbside."""
         return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+
+    def new_revision(self, name: str, *, autogenerate: bool = True) -> Path:
+        """Write the next migration file, ``versions/NNNN_name.py``, for a developer to review.
+
+        With ``autogenerate`` it holds the operations that take this database (which must be at
+        head) to the schema of tables.py. Returns the file's path.
+        """
+        if not name.isidentifier() or not name.islower():
+            raise ValueError(f"migration names are lower_snake_case, not {name!r}")
+        scripts = ScriptDirectory.from_config(self.alembic_config())
+        number = len(list(scripts.walk_revisions())) + 1
+        with _ALEMBIC:
+            script = command.revision(self.alembic_config(), message=name.replace("_", " "),
+                                      autogenerate=autogenerate, rev_id=f"{number:04d}_{name}")
+        assert script is not None and not isinstance(script, list)
+        return Path(script.path)
+
+    def has_revision(self, revision: str) -> bool:
+        """Whether ``revision`` is one of the migrations shipped with this version of curbside."""
+        try:
+            return ScriptDirectory.from_config(self.alembic_config()).get_revision(revision) is not None
+        except CommandError:
+            return False
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import secrets
 from collections.abc import Callable
@@ -48,8 +49,11 @@ Change = Callable[[InterviewRecord], tuple[dict[str, Any], InterviewSummary]]
 
 
 def _record(row: InterviewRow) -> InterviewRecord:
+    # a deep copy: a caller changing the record's state in place must not change the loaded row
+    # (SQLAlchemy would then see no change, and write nothing)
     return InterviewRecord(
-        id=row.id, created_at=row.created_at, updated_at=row.updated_at, state=dict(row.state),
+        id=row.id, created_at=row.created_at, updated_at=row.updated_at,
+        state=copy.deepcopy(row.state),
         questions_asked=row.questions_asked, finished=row.finished, triage=row.triage,
         top_condition=row.top_condition, kb_version=row.kb_version,
     )

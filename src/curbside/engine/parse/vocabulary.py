@@ -105,8 +105,8 @@ def english_words() -> frozenset[str]:
     """Real English words that lie within the fuzzy distance of a synonym word, so that they are
     never "corrected" ("camping" is no misspelt "cramping", "groan" no "groin"): the data file
     ``english_words.txt``, one word per line, read once. How it is generated: docs/parser.md."""
-    text = resources.files(__name__.rpartition(".")[0]).joinpath("english_words.txt").read_text(encoding="utf-8")
-    return frozenset(text.split())
+    data = resources.files(__name__.rpartition(".")[0]).joinpath("english_words.txt")
+    return frozenset(data.read_text(encoding="utf-8").split())
 
 
 @dataclass(frozen=True)
