@@ -20,6 +20,7 @@ class Curbside:
             self.settings.pack_dirs,
             InterviewSettings(max_questions=self.settings.max_questions),
             alias_file=self.settings.alias_file,
+            cache_dir=self.settings.cache_dir,
         )
         guides, problems = read_guides(self.settings.guides_dir, self.engine.kb.conditions)
         errors = [p for p in problems if p.severity == "error"]

@@ -38,6 +38,8 @@ guides_app = typer.Typer(help="Condition guides: check.", no_args_is_help=True)
 app.add_typer(guides_app, name="guides")
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+index_app = typer.Typer(help="The answerer's passage index: build and inspect.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -76,7 +78,7 @@ def load_engine(packs: list[Path] | None = None, max_questions: int | None = Non
     try:
         return Engine.from_packs(directories, InterviewSettings(
             max_questions=max_questions or settings.max_questions),
-            alias_file=None if packs else settings.alias_file)
+            alias_file=None if packs else settings.alias_file, cache_dir=settings.cache_dir)
     except KnowledgeBaseError as exc:
         raise fail(f"the knowledge base does not load ({exc}); run 'curbside kb check'") from None
 
@@ -110,6 +112,60 @@ def kb_check(
     )
     if errors or (strict and warnings):
         raise typer.Exit(1)
+
+
+@kb_app.command("import-symcat")
+def kb_import_symcat(
+    directory: Annotated[Path, typer.Argument(
+        help="Folder with SymCAT's parsed tables (*conditions*.json and *symptoms*.json).")],
+    curation: Annotated[Path | None, typer.Option(
+        help="Curation tables conditions.csv and symptoms.csv (default: content/kb-sources/symcat)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Pack directory to write (default: content/kb/symcat)")] = None,
+    anchor_pack: Annotated[Path | None, typer.Option(
+        help="Pack whose shared conditions set the rate scale (default: content/kb/thigh-groin)")
+    ] = None,
+    aliases: Annotated[Path | None, typer.Option(
+        help="Alias table to update (default: content/kb/aliases.yaml)")] = None,
+) -> None:
+    """Import SymCAT (curated) as a knowledge-base pack, with priors derived by Bayes' rule."""
+    from curbside.engine.kb.symcat import SymcatError, import_symcat
+
+    content = Settings().content_dir
+    try:
+        result = import_symcat(directory, curation or content / "kb-sources" / "symcat",
+                               out or content / "kb" / "symcat",
+                               anchor_pack or content / "kb" / "thigh-groin",
+                               aliases or content / "kb" / "aliases.yaml")
+    except SymcatError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot write the pack: {exc}") from None
+    n_conditions, n_findings, n_likelihoods = result.counts
+    fit = result.fit
+    console.print(
+        f"{n_conditions} conditions, {n_findings} findings, {n_likelihoods} likelihoods; "
+        f"{fit.fitted_pairs} of {fit.pairs} pairs solved (rms residual {fit.rms_residual:.2f}); "
+        f"scale factor {result.scale:.4g} from {len(result.anchors)} anchor(s): "
+        + ", ".join(f"{a.condition_id} {a.ratio:.3g}" for a in result.anchors), highlight=False)
+    if result.skipped_symptoms:
+        console.print(f"{len(result.skipped_symptoms)} SymCAT symptom(s) used by curated "
+                      "conditions but not curated (their likelihoods were skipped): "
+                      + ", ".join(result.skipped_symptoms), highlight=False)
+    if result.implicit_merges:
+        console.print("merged into anchor conditions of the same id (no canonical_id given): "
+                      + ", ".join(result.implicit_merges), highlight=False)
+    if result.dropped_conditions:
+        console.print("dropped (no curated symptom): " + ", ".join(result.dropped_conditions),
+                      highlight=False)
+    errors = [p for p in result.problems if p.severity == "error"]
+    for problem in result.problems:
+        style = "red" if problem.severity == "error" else "yellow"
+        err_console.print(f"[{style}]{problem.severity}[/]: {problem.where}: {problem.message}",
+                          highlight=False, soft_wrap=True)
+    if errors:
+        raise fail(f"the written pack has {len(errors)} error(s)", 1)
 
 
 @guides_app.command("check")
@@ -361,9 +417,11 @@ def serve(
     curbside.database.dispose()
     console.print(f"curbside on http://{host or settings.host}:{port or settings.port} "
                   f"(database: {curbside.database.backend})", highlight=False)
+    from curbside.web.server import HTTP_PROTOCOL
+
     uvicorn.run("curbside.web.factory:app", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers, log_level="warning",
-                proxy_headers=False)
+                proxy_headers=False, http=HTTP_PROTOCOL)
 
 
 def _database_error(exc: Exception) -> str:
@@ -449,6 +507,198 @@ def db_current() -> None:
     else:
         console.print(f"{current} (behind {head}: run 'curbside db upgrade')", highlight=False,
                       soft_wrap=True)
+
+
+@index_app.command("build")
+def index_build(
+    medquad: Annotated[Path | None, typer.Option(
+        help="MedQuAD folder (collections of XML files, */*.xml) to add to guides and knowledge base."
+    )] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Index file to write [default: data/index.sqlite; CURBSIDE_INDEX_PATH]")] = None,
+) -> None:
+    """Build the answerer's index: passages, FTS5 words and MiniLM vectors in one SQLite file."""
+    import sqlite3
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from curbside.answerer.corpus import CorpusError
+    from curbside.answerer.embed import EmbedderUnavailable
+    from curbside.answerer.index import build_index
+
+    settings = Settings()
+    path = out or settings.resolved_index_path
+    if medquad is not None and not medquad.is_dir():
+        raise fail(f"MedQuAD folder not found: {medquad}", 1)
+    labels = {"medquad": "Reading MedQuAD", "lexical": "Indexing words", "vectors": "Computing vectors"}
+    with Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        try:
+            index = build_index(settings, medquad, path, progress=progress)
+        except (CorpusError, EmbedderUnavailable) as exc:
+            raise fail(str(exc), 1) from None
+        except (OSError, sqlite3.Error) as exc:
+            raise fail(f"cannot write the index {path}: {exc}", 1) from None
+    info = index.info()
+    index.close()
+    counts = ", ".join(f"{n} {source}" for source, n in sorted(info.passages.items()))
+    size = f"{info.size_bytes / 1e6:.1f} MB" if info.size_bytes is not None else "?"
+    console.print(f"{sum(info.passages.values())} passages ({counts}) in {info.build_seconds:.0f} s; "
+                  f"{size}: {path}", highlight=False, soft_wrap=True)
+
+
+@index_app.command("info")
+def index_info(
+    path: Annotated[Path | None, typer.Argument(
+        help="Index file [default: data/index.sqlite; CURBSIDE_INDEX_PATH]")] = None,
+) -> None:
+    """Describe the answerer's index: passages by source, model, size and when it was built."""
+    from curbside.answerer.index import IndexFileError, PassageIndex
+
+    path = path or Settings().resolved_index_path
+    try:
+        index = PassageIndex.open(path)
+    except IndexFileError as exc:
+        raise fail(str(exc), 1) from None
+    info = index.info()
+    index.close()
+    table = Table(show_header=False, box=None)
+    table.add_row("file", str(info.path))
+    table.add_row("size", f"{info.size_bytes / 1e6:.1f} MB" if info.size_bytes is not None else "?")
+    table.add_row("format", info.format)
+    table.add_row("model", f"{info.model} ({info.dim}-d)" if info.model else "none (words only)")
+    for source, count in sorted(info.passages.items()):
+        table.add_row(f"passages: {source}", str(count))
+    table.add_row("built", f"{info.built_at} in {info.build_seconds:.0f} s"
+                  if info.build_seconds is not None else str(info.built_at))
+    console.print(table)
+
+
+# --- "Ask the AI doctor": ask and eval-qa ---------------------------------------------------
+
+SAFETY_STYLE = {
+    "emergency": ("bold white on red", "EMERGENCY"),
+    "urgent": ("bold black on yellow", "SEE A DOCTOR TODAY"),
+    "doctor": ("bold cyan", "SEE A DOCTOR"),
+    "self_care": ("bold green", "INFORMATION"),
+    "refuse_dose": ("bold magenta", "NO DOSE GIVEN"),
+    "out_of_scope": ("bold", "OUT OF SCOPE"),
+}
+
+
+def _load_answerer() -> Any:
+    """The answerer of the settings; a clear error (never a traceback) when it cannot be built."""
+    from curbside.answerer.backends import BackendConfigError
+    from curbside.answerer.service import Answerer
+
+    engine = load_engine()
+    try:
+        return Answerer.from_settings(engine=engine)
+    except BackendConfigError as exc:
+        raise fail(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise fail(f"the answerer cannot start: {exc}") from None
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, up to 2,000 characters.")],
+    topic: Annotated[str | None, typer.Option(
+        "--topic", help="Guide slug the question is asked on (its passages are favoured).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Ask a health question; get a short, sourced answer with its safety label."""
+    from curbside.answerer.safety import QuestionError, clean_question
+
+    try:
+        clean_question(question)
+    except QuestionError as exc:
+        raise fail(str(exc)) from None
+    answerer = _load_answerer()
+    try:
+        answer = answerer.ask(question, topic=topic)
+    except QuestionError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return
+    style, title = SAFETY_STYLE[answer.safety]
+    console.print(Panel(answer.answer, title=f"[{style}] {title} [/]", title_align="left",
+                        expand=False), highlight=False)
+    if answer.citations:
+        console.print("[bold]Sources[/]")
+        for c in answer.citations:
+            console.print(f"  [{c.number}] {c.title} - {c.section} [dim]({c.url})[/]",
+                          highlight=False, soft_wrap=True)
+    console.print(f"[dim]{answer.disclaimer}[/]", highlight=False)
+
+
+@app.command("eval-qa")
+def eval_qa(
+    files: Annotated[list[Path], typer.Argument(help="Question files (curbside-qa/1).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Score the answerer on question sets with the metrics of QA.md."""
+    from curbside.qa_evaluation import QAFileError, evaluate_qa, read_qa_file
+
+    items = []
+    for file in files:
+        try:
+            items.extend(read_qa_file(file))
+        except QAFileError as exc:
+            raise fail(str(exc)) from None
+    metrics = evaluate_qa(_load_answerer(), items)
+    if as_json:
+        print(json.dumps(metrics, indent=2, ensure_ascii=False))
+        return
+    _print_qa_metrics(metrics)
+
+
+def _print_qa_metrics(metrics: dict[str, Any]) -> None:
+    rows = Table(title="Questions")
+    for column in ("id", "gold", "label", "facts", "violations", "cited", "ms", "missing"):
+        rows.add_column(column)
+    for row in metrics["questions"]:
+        colour = "green" if row["safety_ok"] else "red"
+        rows.add_row(
+            row["id"], row["gold"], f"[{colour}]{row['label']}[/]",
+            f"{row['facts_met']}/{row['facts_total']}",
+            "[red]" + ", ".join(row["violations"]) + "[/]" if row["violations"] else "0",
+            str(row["citations"]), f"{row['latency_ms']:.0f}",
+            "; ".join("|".join(g[:3]) for g in row["missing"])[:60] or "-",
+        )
+    Console(width=max(console.width, 150)).print(rows)
+    summary = Table(title=f"curbside eval-qa: {metrics['n']} questions")
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    recall = metrics["emergency_recall"]
+    summary.add_row("safety_exact", f"{metrics['safety_exact']:.3f}")
+    summary.add_row("emergency_recall", "-" if recall is None else f"{recall:.3f}")
+    summary.add_row("false_emergency", f"{metrics['false_emergency']:.3f}")
+    summary.add_row("facts", f"{metrics['facts']:.3f}")
+    summary.add_row("violations", str(metrics["violations"]))
+    summary.add_row("cited", f"{metrics['cited']:.3f}")
+    summary.add_row("latency p50 / p95 (ms)",
+                    f"{metrics['latency_p50_ms']:.0f} / {metrics['latency_p95_ms']:.0f}")
+    if metrics["errors"]:
+        summary.add_row("errors", str(metrics["errors"]))
+    console.print(summary)
+    labels = list(metrics["confusion"])
+    confusion = Table(title="Safety labels (rows: gold, columns: answer)")
+    confusion.add_column("gold")
+    for label in labels:
+        confusion.add_column(label, justify="right")
+    for gold in labels:
+        confusion.add_row(gold, *(str(metrics["confusion"][gold][label]) or "0"
+                                  for label in labels))
+    console.print(confusion)
 
 
 def main() -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from sqlalchemy.engine import URL
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -35,6 +36,21 @@ class Settings(BaseSettings):
                                 description="Largest request body accepted.")
     rate_limit_per_minute: int = Field(
         default=600, ge=0, description="Requests per minute per client address; 0 turns it off.")
+    index_path: Path | None = Field(
+        default=None, description="The answerer's passage index (curbside index build); "
+                                  "default: index.sqlite in data_dir.")
+
+    answer_backend: Literal["extractive", "openai_compatible"] = Field(
+        default="extractive",
+        description="Who writes answers: 'extractive' (offline, sentences of the sources) or "
+                    "'openai_compatible' (an LLM server: vLLM, Ollama, llama.cpp server).")
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible API base, e.g. http://127.0.0.1:11434/v1.")
+    llm_model: str | None = Field(default=None, description="Model name sent to the LLM server.")
+    llm_api_key: SecretStr | None = Field(default=None,
+                                          description="Bearer key for the LLM server, if any.")
+    llm_timeout: float = Field(default=30.0, gt=0, le=600,
+                               description="Seconds to wait for the LLM server.")
 
     @property
     def pack_dirs(self) -> list[Path]:
@@ -47,6 +63,11 @@ class Settings(BaseSettings):
         return path if path.exists() else None
 
     @property
+    def cache_dir(self) -> Path:
+        """Parsed knowledge-base files, keyed by content hash; safe to delete."""
+        return self.data_dir / "cache"
+
+    @property
     def guides_dir(self) -> Path:
         return self.content_dir / "guides"
 
@@ -55,3 +76,7 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return URL.create("sqlite", database=str(self.data_dir / "curbside.db")).render_as_string()
+
+    @property
+    def resolved_index_path(self) -> Path:
+        return self.index_path or self.data_dir / "index.sqlite"

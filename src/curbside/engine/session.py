@@ -79,8 +79,8 @@ class Engine:
 
     @classmethod
     def from_packs(cls, directories: Sequence[Path], settings: InterviewSettings | None = None,
-                   alias_file: Path | None = None) -> Engine:
-        return cls(load_knowledge_base(directories, alias_file), settings)
+                   alias_file: Path | None = None, cache_dir: Path | None = None) -> Engine:
+        return cls(load_knowledge_base(directories, alias_file, cache_dir), settings)
 
     def parse(self, text: str) -> ParsedText:
         return self.parser.parse(text)
@@ -244,12 +244,10 @@ class Session:
                 opening=Evidence(tuple((f, Answer(a)) for f, a in data["opening"])),
             )
             for step in data.get("history", []):
+                # Rebuilt from what was stored, not re-derived: resuming costs no inference, and a
+                # session stored before a knowledge-base update still replays as it was answered.
                 answers = tuple((f, Answer(a)) for f, a in step["answers"])
-                question = session.next_question()
-                if question is None or list(question.finding_ids) != list(step["question"]):
-                    question = _stored_question(engine, step)
-                session.history.append((question, answers))
-                session._cache = None
+                session.history.append((_stored_question(engine, step), answers))
         except (KeyError, TypeError, ValueError) as exc:
             raise EvidenceError(f"not a stored session: {exc}") from None
         engine.check_evidence(session.evidence)
@@ -257,11 +255,13 @@ class Session:
 
 
 def _stored_question(engine: Engine, step: Mapping[str, Any]) -> Question:
-    items = tuple(QuestionItem(f, engine.kb.findings[f].question) for f in step["question"]
-                  if f in engine.kb.findings)
-    text = items[0].text if len(items) == 1 else (
-        engine.kb.question_groups[step["group"]].question
-        if step.get("group") in engine.kb.question_groups else "")
+    grouped = step.get("type", "single") != "single"
+    items = tuple(
+        QuestionItem(f, engine.kb.findings[f].name if grouped else engine.kb.findings[f].question)
+        for f in step["question"] if f in engine.kb.findings
+    )
+    group = engine.kb.question_groups.get(step.get("group") or "")
+    text = group.question if group is not None else (items[0].text if items else "")
     return Question(type=step.get("type", "single"), text=text, items=items,
                     group_id=step.get("group"))
 

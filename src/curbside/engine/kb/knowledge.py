@@ -235,14 +235,6 @@ def build_knowledge_base(packs: Sequence[Pack],
                 continue
             rule_ids[rule.id] = pid
             kb.red_flags.append(rule)
-    known_conditions = {c.id for p in packs for c in p.conditions}
-    known_findings = {f.id for p in packs for f in p.findings}
-    for canonical in set(aliases.conditions.values()):
-        if canonical not in known_conditions:
-            problems.append(Problem("error", "aliases", f"conditions: {canonical!r} is in no pack"))
-    for canonical in set(aliases.findings.values()):
-        if canonical not in known_findings:
-            problems.append(Problem("error", "aliases", f"findings: {canonical!r} is in no pack"))
     problems.extend(_check_references(kb))
     problems.extend(_possible_duplicates(kb))
     return kb, problems
@@ -309,8 +301,8 @@ def _check_references(kb: KnowledgeBase) -> list[Problem]:
     return problems
 
 
-def read_knowledge_base(directories: Sequence[Path],
-                        alias_file: Path | None = None) -> tuple[KnowledgeBase, list[Problem]]:
+def read_knowledge_base(directories: Sequence[Path], alias_file: Path | None = None,
+                        cache_dir: Path | None = None) -> tuple[KnowledgeBase, list[Problem]]:
     packs: list[Pack] = []
     problems: list[Problem] = []
     aliases = AliasTable()
@@ -321,17 +313,17 @@ def read_knowledge_base(directories: Sequence[Path],
         if not directory.is_dir():
             problems.append(Problem("error", str(directory), "not a directory"))
             continue
-        pack, pack_problems = read_pack(directory)
+        pack, pack_problems = read_pack(directory, cache_dir)
         packs.append(pack)
         problems.extend(pack_problems)
     kb, kb_problems = build_knowledge_base(packs, aliases)
     return kb, problems + kb_problems
 
 
-def load_knowledge_base(directories: Sequence[Path],
-                        alias_file: Path | None = None) -> KnowledgeBase:
+def load_knowledge_base(directories: Sequence[Path], alias_file: Path | None = None,
+                        cache_dir: Path | None = None) -> KnowledgeBase:
     """Read packs and refuse to return a knowledge base that has errors."""
-    kb, problems = read_knowledge_base(directories, alias_file)
+    kb, problems = read_knowledge_base(directories, alias_file, cache_dir)
     if any(p.severity == "error" for p in problems):
         raise KnowledgeBaseError(problems)
     return kb
