@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 import numpy as np
 
@@ -70,11 +71,11 @@ class Evidence:
     def ids(self, answer: Answer) -> list[str]:
         return [f for f, a in self.answers if a is answer]
 
-    @property
+    @cached_property
     def present(self) -> list[str]:
         return self.ids(Answer.present)
 
-    @property
+    @cached_property
     def absent(self) -> list[str]:
         return self.ids(Answer.absent)
 

@@ -123,8 +123,8 @@ def _candidates(model: Model, askable: BoolArray, relevant: BoolArray,
 
 
 def score_questions(model: Model, age: float, sex: str, evidence: Evidence,
-                    probabilities: FloatArray) -> list[Question]:
-    """All candidate questions with their scores, best first."""
+                    probabilities: FloatArray, limit: int | None = None) -> list[Question]:
+    """Candidate questions with their scores, best first (the best ``limit`` of them)."""
     n_findings = len(model.finding_ids)
     answered = np.zeros(n_findings, dtype=bool)
     answered[[model.finding_index[f] for f, _ in evidence.answers]] = True
@@ -181,36 +181,48 @@ def score_questions(model: Model, age: float, sex: str, evidence: Evidence,
     gains, values = single_scores(scored) if scored.size else (np.empty(0), np.empty(0))
     position = {int(fi): k for k, fi in enumerate(scored)}
 
-    questions: list[Question] = []
-    for fi in candidates.singles:
-        finding = model.kb.findings[model.finding_ids[fi]]
-        k = position[fi]
-        questions.append(Question(
-            type="single", text=finding.question,
-            items=(QuestionItem(finding.id, finding.question),),
-            information_gain=float(gains[k]), triage_value=float(values[k]),
-        ))
+    # Scores first, as arrays; Question objects only for the ones returned.
+    single_index = np.array([position[fi] for fi in candidates.singles], dtype=np.int64)
+    group_scores: list[tuple[float, float]] = []
     for gi, members in candidates.groups:
-        group = model.groups[gi]
-        if group.type is GroupType.single:
-            gain, value = _single_choice_score(
-                likelihood[:, members], post, entropy, loss_by_floor[floor], floor, action_rank
-            )
+        if model.groups[gi].type is GroupType.single:
+            group_scores.append(_single_choice_score(
+                likelihood[:, members], post, entropy, loss_by_floor[floor], floor, action_rank))
         else:
             ks = [position[m] for m in members]
             g, v = gains[ks], values[ks]
-            gain = float(g.max() + GROUP_OVERLAP_DISCOUNT * (g.sum() - g.max()))
-            value = float(v.max() + GROUP_OVERLAP_DISCOUNT * (v.sum() - v.max()))
-        items = tuple(
-            QuestionItem(model.finding_ids[m], model.kb.findings[model.finding_ids[m]].name)
-            for m in members
-        )
+            group_scores.append((
+                float(g.max() + GROUP_OVERLAP_DISCOUNT * (g.sum() - g.max())),
+                float(v.max() + GROUP_OVERLAP_DISCOUNT * (v.sum() - v.max())),
+            ))
+    all_gains = np.concatenate([gains[single_index], [g for g, _ in group_scores]])
+    all_values = np.concatenate([values[single_index], [v for _, v in group_scores]])
+    order = np.argsort(-(all_gains + TRIAGE_WEIGHT * all_values), kind="stable")
+    if limit is not None:
+        order = order[:limit]
+
+    questions: list[Question] = []
+    n_singles = len(candidates.singles)
+    for k in order:
+        gain, value = float(all_gains[k]), float(all_values[k])
+        if k < n_singles:
+            finding = model.kb.findings[model.finding_ids[candidates.singles[k]]]
+            questions.append(Question(
+                type="single", text=finding.question,
+                items=(QuestionItem(finding.id, finding.question),),
+                information_gain=gain, triage_value=value,
+            ))
+            continue
+        gi, members = candidates.groups[k - n_singles]
+        group = model.groups[gi]
         questions.append(Question(
             type="group_single" if group.type is GroupType.single else "group_multiple",
-            text=group.question, items=items, group_id=group.id,
-            information_gain=gain, triage_value=value,
+            text=group.question,
+            items=tuple(QuestionItem(model.finding_ids[m],
+                                     model.kb.findings[model.finding_ids[m]].name)
+                        for m in members),
+            group_id=group.id, information_gain=gain, triage_value=value,
         ))
-    questions.sort(key=lambda q: -q.score)
     return questions
 
 
@@ -236,7 +248,7 @@ def next_question(model: Model, age: float, sex: str, evidence: Evidence,
     settings = settings or InterviewSettings()
     if asked >= settings.max_questions:
         return None
-    questions = score_questions(model, age, sex, evidence, probabilities)
+    questions = score_questions(model, age, sex, evidence, probabilities, limit=1)
     if not questions:
         return None
     best = questions[0]

@@ -49,6 +49,14 @@ class CompiledRules:
         ok: BoolArray = sex_ok & (self.min_age <= age) & (age <= self.max_age)
         return ok
 
+    def firing(self, present: BoolArray, age: float, sex: str) -> BoolArray:
+        """[R]: the rules that fire on these present findings."""
+        missing = (self.all_mask & ~present).sum(axis=1)
+        any_ok = ~self.any_mask.any(axis=1) | (self.any_mask & present).any(axis=1)
+        any2_ok = ~self.any2_mask.any(axis=1) | (self.any2_mask & present).any(axis=1)
+        fires: BoolArray = np.asarray((missing == 0) & any_ok & any2_ok & self.applicable(age, sex))
+        return fires
+
     def yes_floors(self, present: BoolArray, age: float, sex: str, floor: int) -> IntArray:
         """[F]: the triage floor after a 'yes' to each finding (at least ``floor``)."""
         applicable = self.applicable(age, sex)

@@ -69,18 +69,15 @@ def rule_fires(rule: RedFlagRule, present: set[str]) -> bool:
 
 def fired_rules(model: Model, age: float, sex: str, evidence: Evidence) -> list[FiredRule]:
     present = set(evidence.present)
+    mask = np.zeros(len(model.finding_ids), dtype=bool)
+    mask[[model.finding_index[f] for f in present]] = True
     fired = []
-    for rule in model.kb.red_flags:
-        if rule_applies_to(rule, age, sex) and rule_fires(rule, present):
-            fired.append(
-                FiredRule(
-                    id=rule.id,
-                    level=rule.level,
-                    message=rule.message,
-                    findings=tuple(f for f in rule.findings if f in present),
-                    source=tuple(rule.source),
-                )
-            )
+    for ri in np.flatnonzero(model.rules.firing(mask, age, sex)):
+        rule = model.kb.red_flags[ri]
+        fired.append(FiredRule(
+            id=rule.id, level=rule.level, message=rule.message,
+            findings=tuple(f for f in rule.findings if f in present), source=tuple(rule.source),
+        ))
     fired.sort(key=lambda r: -r.level.rank)
     return fired
 
