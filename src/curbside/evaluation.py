@@ -31,7 +31,8 @@ class VignetteFileError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Files from other teams carry extra keys (a reference, notes): ignore them, check the rest.
+    model_config = ConfigDict(extra="ignore")
 
 
 class Diagnosis(_Model):

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from sqlalchemy.engine import URL
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL
 
 _REPO = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ class Settings(BaseSettings):
 
     content_dir: Path = Field(default=_REPO / "content",
                               description="Folder holding kb/ packs and guides/.")
-    packs: list[str] = Field(default=["thigh-groin"],
+    packs: list[str] = Field(default=["thigh-groin", "general", "symcat"],
                              description="Knowledge-base packs to load, by folder name under kb/.")
     max_questions: int = Field(default=30, ge=1, le=100)
 

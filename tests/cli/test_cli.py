@@ -154,3 +154,14 @@ def test_kb_check_clean_pack() -> None:
     code, output = run("kb", "check", TINY)
     assert code == 0
     assert "0 error(s)" in output
+
+
+def test_eval_ignores_extra_keys(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"format": "curbside-vignettes/1", "reference": "a paper",
+                                "vignettes": [{"id": "x", "age": 40, "sex": "male",
+                                               "initial": ["f3"], "note": "extra",
+                                               "triage_accept": ["emergency"]}]}))
+    code, output = run("eval", "--pack", TINY, "--json", str(good))
+    assert code == 0
+    assert json.loads(output)["n"] == 1

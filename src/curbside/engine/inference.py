@@ -6,6 +6,8 @@ exhaustive within the model), and findings are independent given the condition. 
     log P(c | e) = log prior(c | age, sex) + sum_present log P(f | c) + sum_absent log(1 - P(f | c)) + const
 
 where P(f | c) is the pack's number when it lists one and the finding's background rate otherwise.
+A finding of the opening complaint (what brought the person here) uses a tenth of the background
+rate instead: a condition that does not list a symptom rarely makes it the reason to seek help.
 "Don't know" answers carry no information. docs/model.md states the assumptions and their limits.
 """
 
@@ -36,6 +38,8 @@ class Evidence:
     """What is known about one person: finding id -> answer, in the order it was learnt."""
 
     answers: tuple[tuple[str, Answer], ...] = ()
+    #: Findings of the opening complaint: what brought the person here (see log_posterior).
+    complaint: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -43,6 +47,7 @@ class Evidence:
         present: Iterable[str] = (),
         absent: Iterable[str] = (),
         unknown: Iterable[str] = (),
+        complaint: Iterable[str] = (),
     ) -> Evidence:
         items: dict[str, Answer] = {}
         conflicts: list[str] = []
@@ -56,7 +61,7 @@ class Evidence:
             raise EvidenceError(
                 "the same finding cannot be both present and absent: " + ", ".join(sorted(conflicts))
             )
-        return cls(tuple(items.items()))
+        return cls(tuple(items.items()), frozenset(complaint))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, str]) -> Evidence:
@@ -83,11 +88,12 @@ class Evidence:
         merged = self.as_dict()
         for finding_id, answer in new:
             merged[finding_id] = answer
-        return Evidence(tuple(merged.items()))
+        return Evidence(tuple(merged.items()), self.complaint)
 
     def without(self, finding_ids: Iterable[str]) -> Evidence:
         drop = set(finding_ids)
-        return Evidence(tuple((f, a) for f, a in self.answers if f not in drop))
+        return Evidence(tuple((f, a) for f, a in self.answers if f not in drop),
+                        self.complaint - drop)
 
 
 def check_patient(age: float, sex: str) -> None:
@@ -112,7 +118,9 @@ def log_posterior(model: Model, age: float, sex: str, evidence: Evidence) -> Flo
     present, absent = evidence_indices(model, evidence)
     scores = model.log_prior(age, sex).copy()
     if present.size:
-        scores += model.log_p[:, present].sum(axis=1)
+        complaint = np.array([model.finding_ids[i] in evidence.complaint for i in present])
+        scores += model.log_p[:, present[~complaint]].sum(axis=1)
+        scores += model.log_p_complaint[:, present[complaint]].sum(axis=1)
     if absent.size:
         scores += model.log_1mp[:, absent].sum(axis=1)
     return scores

@@ -22,6 +22,9 @@ BoolArray = NDArray[np.bool_]
 #: Likelihoods are clipped away from 0 and 1 so that one contradicting answer lowers a condition
 #: sharply but never rules it out outright: people misremember and misread questions.
 _P_MIN, _P_MAX = 0.005, 0.995
+_P_FLOOR = 1e-4
+#: See Model.log_p_complaint.
+COMPLAINT_LEAK_FACTOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,15 @@ class Model:
     @cached_property
     def log_p(self) -> FloatArray:
         return np.log(self.likelihood)
+
+    @cached_property
+    def log_p_complaint(self) -> FloatArray:
+        """log P(f | c) for a finding the person opens with: unlisted pairs get a tenth of the
+        background rate, because an unrelated condition is rarely the reason someone seeks help
+        for a symptom, even if it sometimes comes with it when asked."""
+        leak = np.clip(self.background * COMPLAINT_LEAK_FACTOR, _P_FLOOR, _P_MAX)
+        table: FloatArray = np.log(np.where(self.listed, self.likelihood, leak[None, :]))
+        return table
 
     @cached_property
     def log_1mp(self) -> FloatArray:

@@ -140,7 +140,7 @@ class Engine:
         if sex is None:
             raise ComplaintError("sex is needed (male or female)")
         check_patient(age, sex)
-        evidence = Evidence.of(present=present_ids, absent=absent_ids)
+        evidence = Evidence.of(present=present_ids, absent=absent_ids, complaint=present_ids)
         self.check_evidence(evidence)
         if not evidence.present:
             raise ComplaintError(
@@ -241,7 +241,9 @@ class Session:
             session = cls(
                 engine=engine, age=float(data["age"]), sex=str(data["sex"]),
                 complaint=str(data.get("complaint", "")),
-                opening=Evidence(tuple((f, Answer(a)) for f, a in data["opening"])),
+                opening=Evidence(
+                    tuple((f, Answer(a)) for f, a in data["opening"]),
+                    frozenset(f for f, a in data["opening"] if a == Answer.present.value)),
             )
             for step in data.get("history", []):
                 # Rebuilt from what was stored, not re-derived: resuming costs no inference, and a
