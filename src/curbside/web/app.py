@@ -19,7 +19,7 @@ def create_app(curbside: Curbside) -> FastAPI:
         version="1",
         summary="A symptom checker and health guides you can run yourself. "
                 "Information, not a diagnosis.",
-        docs_url="/docs",
+        docs_url=None,  # api.router serves /docs with local Swagger UI assets (strict CSP)
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
