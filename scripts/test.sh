@@ -8,8 +8,9 @@ echo "== ruff"
 .venv/bin/ruff check src tests bench
 echo "== mypy"
 .venv/bin/mypy
-echo "== knowledge base"
+echo "== knowledge base and guides"
 .venv/bin/curbside kb check
+.venv/bin/curbside guides check
 echo "== pytest"
 set +e
 .venv/bin/pytest "$@"
