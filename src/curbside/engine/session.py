@@ -7,8 +7,9 @@ it anywhere and resume it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,12 @@ class RankedCondition:
     triage: TriageLevel
     specialty: str
     guide: str | None
-    explanation: Explanation
+    _explain: Callable[[], Explanation] = field(repr=False, compare=False)
+
+    @cached_property
+    def explanation(self) -> Explanation:
+        """Why it is suggested; computed on first use (a stateless API call may never ask)."""
+        return self._explain()
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ class Engine:
             id=condition_id, name=condition.name, probability=probability,
             icd10=tuple(condition.icd10), triage=condition.default_triage,
             specialty=condition.specialty, guide=condition.guide,
-            explanation=explain(self.model, condition_id, age, sex, evidence),
+            _explain=partial(explain, self.model, condition_id, age, sex, evidence),
         )
 
     def start(self, age: float | None = None, sex: str | None = None, text: str | None = None,

@@ -24,9 +24,10 @@ def create_app(curbside: Curbside) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     app.state.curbside = curbside
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(api.router)
+    # Pages first: the routes people hit most (guides) are matched before the API's.
     app.include_router(pages.router)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
     security.install(app, curbside.settings)
     return app
