@@ -7,11 +7,11 @@ caller asks for a usable model and errors remain.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,7 +89,7 @@ def _parse_yaml(file: Path, cache_dir: Path | None) -> Any:
             return json.loads(cached.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass
-    raw = yaml.load(content.decode("utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
+    raw = yaml.load(content.decode("utf-8"), Loader=_LOADER)
     if cached is not None:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
