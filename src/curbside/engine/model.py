@@ -62,21 +62,24 @@ class CompiledRules:
 
     def yes_floors(self, present: BoolArray, age: float, sex: str, floor: int) -> IntArray:
         """[F]: the triage floor after a 'yes' to each finding (at least ``floor``)."""
-        applicable = self.applicable(age, sex)
-        missing = (self.all_mask & ~present).sum(axis=1)  # [R]
-        any_ok = np.asarray(~self.any_mask.any(axis=1) | (self.any_mask & present).any(axis=1))
-        any2_ok = np.asarray(~self.any2_mask.any(axis=1) | (self.any2_mask & present).any(axis=1))
+        absent_all = self.all_mask & ~present
+        missing = absent_all.sum(axis=1)  # [R]
+        any_ok = ~self.any_mask.any(axis=1) | (self.any_mask & present).any(axis=1)
+        any2_ok = ~self.any2_mask.any(axis=1) | (self.any2_mask & present).any(axis=1)
         fires_now = (missing == 0) & any_ok & any2_ok
+        # Only rules one finding away from firing can be completed by a single 'yes'.
+        near = np.flatnonzero((missing <= 1) & ~fires_now & self.applicable(age, sex))
+        result: IntArray = np.full(present.size, floor, dtype=np.int64)
+        if near.size == 0:
+            return result
         fires_after = (
-            ((missing[:, None] - (self.all_mask & ~present).astype(np.int64)) == 0)
-            & (any_ok[:, None] | self.any_mask)
-            & (any2_ok[:, None] | self.any2_mask)
-            & ~fires_now[:, None]
-            & applicable[:, None]
+            ((missing[near, None] - absent_all[near].astype(np.int64)) == 0)
+            & (any_ok[near, None] | self.any_mask[near])
+            & (any2_ok[near, None] | self.any2_mask[near])
             & ~present[None, :]
         )
-        levels = np.where(fires_after, self.level[:, None], 0).max(axis=0, initial=0)
-        result: IntArray = np.maximum(levels, floor)
+        levels = np.where(fires_after, self.level[near, None], 0).max(axis=0, initial=0)
+        np.maximum(result, levels, out=result)
         return result
 
 
