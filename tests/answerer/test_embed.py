@@ -32,6 +32,10 @@ def test_matches_sentence_transformers(embedder: MiniLMEmbedder) -> None:
     assert vectors.shape == (len(sentences), 384)
     assert vectors.dtype == np.float32
     assert float(np.abs(vectors - reference["vectors"]).max()) < 1e-4
+    # One text at a time: a long one is split over two threads layer by layer.
+    for n in (0, 18, 19):
+        alone = embedder.embed([sentences[n]])[0]
+        assert float(np.abs(alone - reference["vectors"][n]).max()) < 1e-4
 
 
 def test_unit_norm_deterministic_and_batch_independent(embedder: MiniLMEmbedder) -> None:

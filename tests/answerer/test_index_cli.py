@@ -46,7 +46,8 @@ def test_medquad_reader_keeps_answered_pairs_of_both_schemas() -> None:
                                         "medquad:NINDS_0000007_Sec1"]
     first = passages[1]
     assert first.title == "Kidney Stones in Adults"
-    assert first.section == "What are the treatments for Kidney Stones in Adults ?"
+    assert first.section == ("What are the treatments for Kidney Stones in Adults ? "
+                             "(Also called: Renal calculi)")
     assert first.heading == first.section
     assert first.url.startswith("https://www.niddk.nih.gov/")
     assert passages[2].title == "Holmes-Adie"

@@ -64,8 +64,8 @@ class CompiledRules:
         """[F]: the triage floor after a 'yes' to each finding (at least ``floor``)."""
         absent_all = self.all_mask & ~present
         missing = absent_all.sum(axis=1)  # [R]
-        any_ok = ~self.any_mask.any(axis=1) | (self.any_mask & present).any(axis=1)
-        any2_ok = ~self.any2_mask.any(axis=1) | (self.any2_mask & present).any(axis=1)
+        any_ok = np.asarray(~self.any_mask.any(axis=1) | (self.any_mask & present).any(axis=1))
+        any2_ok = np.asarray(~self.any2_mask.any(axis=1) | (self.any2_mask & present).any(axis=1))
         fires_now = (missing == 0) & any_ok & any2_ok
         # Only rules one finding away from firing can be completed by a single 'yes'.
         near = np.flatnonzero((missing <= 1) & ~fires_now & self.applicable(age, sex))

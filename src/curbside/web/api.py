@@ -608,6 +608,30 @@ def back_interview(interview_id: InterviewId, request: Request) -> Response:
 
 
 # --------------------------------------------------------------------------------------------
+# Ask the AI doctor
+# --------------------------------------------------------------------------------------------
+
+
+@v1.post("/ask", response_model=s.AskResponse, tags=["answers"],
+         responses=_errors(*_POST_ERRORS), summary="Ask a health question")
+def ask(body: s.AskRequest, request: Request) -> Response:
+    """A grounded answer from curbside's sourced content, with numbered citations and a safety
+    label; emergencies are detected first. Information, not a diagnosis."""
+    from curbside.answerer import QuestionError, Turn
+
+    ctx = context(request)
+    try:
+        answer = ctx.curbside.answerer.ask(
+            body.question, topic=body.topic,
+            conversation=[Turn(t.question, t.answer) for t in body.conversation])
+    except QuestionError as exc:
+        raise ApiError(422, "invalid_question", str(exc)) from None
+    data = answer.to_dict()
+    return json_response({key: data[key] for key in
+                          ("question", "answer", "safety", "citations", "disclaimer", "topic")})
+
+
+# --------------------------------------------------------------------------------------------
 # Service
 # --------------------------------------------------------------------------------------------
 

@@ -309,8 +309,12 @@ def ask_form(request: Request) -> Response:
 
 @router.post("/ask")
 def ask(request: Request, question: Annotated[str, Form()] = "",
-        guide: Annotated[str, Form()] = "") -> Response:
-    found = _curbside(request).guides.get(guide) if guide else None
+        guide: Annotated[str, Form()] = "",
+        previous: Annotated[str, Form()] = "") -> Response:
+    from curbside.answerer import QuestionError, Turn
+
+    curbside = _curbside(request)
+    found = curbside.guides.get(guide) if guide else None
     text = question.strip()
     error = None
     if not text:
@@ -318,11 +322,21 @@ def ask(request: Request, question: Annotated[str, Form()] = "",
     elif len(question) > ASK_MAX:
         error = (f"Your question is {len(question):,} characters long. The limit is "
                  f"{ASK_MAX:,} characters: please shorten it.")
-    if error:
+    answer = None
+    if error is None:
+        # The previous question (the person's own words, never ours) lets a follow-up keep context.
+        earlier = [Turn(previous.strip()[:ASK_MAX])] if previous.strip() else []
+        try:
+            answer = curbside.answerer.ask(text, topic=found.slug if found else None,
+                                           conversation=earlier)
+        except QuestionError as exc:
+            error = str(exc)
+    if error or answer is None:
         return _html(render("ask.html", active="", question=question, guide=found, error=error,
                             asked=False), 422, private=True)
     return _html(render("ask.html", active="", question=text, guide=found, error=None,
-                        asked=True, search_url="/guides?" + urlencode({"q": text[:200]}),
+                        asked=True, answer=answer,
+                        search_url="/guides?" + urlencode({"q": text[:200]}),
                         check_url="/check?" + urlencode({"complaint": text[:COMPLAINT_MAX]})),
                  private=True)
 

@@ -438,3 +438,38 @@ class ErrorBody(Model):
 
 class ErrorResponse(Model):
     error: ErrorBody
+
+
+class AskTurn(BaseModel):
+    """An earlier exchange of the same conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=2000)
+    answer: str | None = Field(default=None, max_length=20000)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=2000,
+                          description="The question as the person typed it (up to 2,000 characters).")
+    topic: str | None = Field(default=None, max_length=80,
+                              description="The guide slug the question was asked on, if any.")
+    conversation: list[AskTurn] = Field(default_factory=list, max_length=10,
+                                        description="Earlier turns, oldest first, for follow-ups.")
+
+
+class AskCitation(BaseModel):
+    number: int
+    title: str
+    section: str
+    url: str
+    source: str
+
+
+class AskResponse(BaseModel):
+    question: str
+    answer: str
+    safety: str = Field(description="emergency | urgent | doctor | self_care | out_of_scope | refuse_dose")
+    citations: list[AskCitation]
+    disclaimer: str
+    topic: str | None = None
