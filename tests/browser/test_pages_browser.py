@@ -244,7 +244,10 @@ def test_ask_box_counter_updates_as_you_type(page: Any, console: Console) -> Non
     box.fill("Is stretching better than magnesium?")
     page.get_by_role("button", name="Ask").click()
     page.wait_for_url(re.compile(r"/ask$"))
-    assert page.locator("h1").inner_text() == "The AI answerer is not available yet"
+    assert page.locator("h1").inner_text() == "Your answer"
+    assert page.get_by_role("heading", name="Sources").count() == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
     assert console.problems() == []
 
 

@@ -13,11 +13,12 @@ Layout (``FORMAT`` 1)::
 ``heading`` is what a passage answers (a MedQuAD question, or "guide title: section title");
 ``body`` is its text. Both are indexed lexically and embedded.
 
-Ranking (docs/answerer-retrieval.md): six signals per candidate, BM25 of the question against
-heading and body, cosine of the question against the heading vector (question-to-question
-similarity, after Ben Abacha & Demner-Fushman's question entailment approach) and against the body
-vector, the share of the passage title's (the focus) words found in the question, and the topic;
-each signal is z-normalised over the candidates and the weighted sum ranks them.
+Ranking (docs/answerer-retrieval.md): per candidate, BM25 of the question against heading and
+body, cosine of the question against the heading vector (question-to-question similarity, after
+Ben Abacha & Demner-Fushman's question entailment approach) and against the body vector, how much
+of the passage's focus (title, synonyms, initials) the question names, and whether the question
+asks for the kind of answer the heading gives; each signal is z-normalised over the candidates and
+the weighted sum ranks them, plus a bonus for the passages of the guide the question is asked on.
 """
 
 from __future__ import annotations
