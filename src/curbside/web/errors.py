@@ -208,6 +208,20 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+class TrackedSend:
+    """An ASGI ``send`` that remembers whether the response has started: after that, an error
+    response can no longer replace it."""
+
+    def __init__(self, send: Send):
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
 class InternalErrorMiddleware:
     """Turns any exception that escapes the app into a logged 500 (JSON under /api, else HTML).
 
@@ -222,20 +236,13 @@ class InternalErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception as exc:
             path = scope.get("path", "")
             log.error("unhandled error on %s %s", scope.get("method"), path, exc_info=exc)
-            if started:
+            if tracked.started:
                 return
             code, message = STATUS_CODES[500]
             response = json_error(500, code, message) if is_api(path) else html_error(500, message)

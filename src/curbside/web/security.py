@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from curbside.settings import Settings
-from curbside.web.errors import STATUS_CODES, is_api, respond
+from curbside.web.errors import STATUS_CODES, TrackedSend, is_api, respond
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -190,18 +190,11 @@ class RequestGuardMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked)
         except BodyTooLarge as exc:
-            if started:
+            if tracked.started:
                 raise
             await self._reject(scope, receive, send, 413, "request_too_large", str(exc.detail))
 
