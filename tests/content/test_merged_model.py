@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from curbside.engine.inference import Evidence
 from curbside.engine.kb import read_knowledge_base
+from curbside.engine.kb.schema import RedFlagRule
 from curbside.engine.session import Engine
 from curbside.evaluation import evaluate, read_vignettes
 from curbside.settings import Settings
 from tests.conftest import SHARED
+from tests.content.test_thigh_pack import minimal_patient
 
 VIGNETTES = SHARED / "clinical" / "vignettes"
 
@@ -41,3 +44,17 @@ def test_thigh_results_hold_in_the_merged_model(merged: Engine) -> None:
     assert metrics["top3"] >= 0.90
     assert metrics["triage_exact"] >= 0.85
     assert metrics["questions_mean"] <= 15
+
+
+_SETTINGS = Settings()
+_RULES = read_knowledge_base(_SETTINGS.pack_dirs, _SETTINGS.alias_file)[0].red_flags
+
+
+@pytest.mark.parametrize("rule", _RULES, ids=[r.id for r in _RULES])
+def test_every_red_flag_rule_of_every_pack_sets_its_level(merged: Engine, rule: RedFlagRule) -> None:
+    """In the merged model too, the smallest evidence that fires a rule gives at least its level."""
+    age, sex = minimal_patient(rule)
+    present = list(dict.fromkeys([*rule.all, *rule.any[:1], *rule.any_second[:1]]))
+    result = merged.assess(age, sex, Evidence.of(present=present))
+    assert result.triage.level.rank >= rule.level.rank
+    assert rule.id in [r.id for r in result.triage.red_flags]
