@@ -17,7 +17,9 @@ from curbside.engine.interview import (
     score_questions,
 )
 from curbside.engine.model import Model
+from curbside.engine.session import Engine
 from curbside.engine.triage import LOSS
+from curbside.settings import Settings
 
 
 def reference_gain(prior: list[float], p_yes_given_c: list[float]) -> float:
@@ -66,10 +68,16 @@ def test_triage_value_matches_reference_for_a_red_flag_question(tiny_model: Mode
     p = posterior(tiny_model, 40, "male", evidence).tolist()
     fi = tiny_model.finding_index["f3"]
     levels = tiny_model.triage_rank.tolist()
-    # a 'yes' to f3 fires the emergency rule (level 3)
-    expected = reference_triage_value(p, tiny_model.likelihood[:, fi].tolist(), levels, yes_floor=3)
+    # A 'yes' to f3 fires the emergency rule (level 3), a rule that names nothing reported: cond_a,
+    # which does not list f3, says 'yes' only at the complaint leak (a tenth of the background).
+    background = tiny_model.kb.findings["f3"].background.value
+    p_yes = {"cond_a": background / 10, "cond_b": 0.6, "cond_c": 0.9}
+    p_screen = [p_yes[c] for c in tiny_model.condition_ids]
+    expected = reference_triage_value(p, p_screen, levels, yes_floor=3)
     assert expected > 0
     assert scored(tiny_model, evidence)["f3"].triage_value == pytest.approx(expected)
+    unscreened = reference_triage_value(p, tiny_model.likelihood[:, fi].tolist(), levels, yes_floor=3)
+    assert expected < unscreened
 
 
 def test_single_choice_group_gain_is_exact(tiny_model: Model) -> None:
@@ -120,3 +128,62 @@ def test_single_choice_answer_fills_the_other_options() -> None:
     assert answers_for(question, {"long": Answer.present}) == [
         ("short", Answer.absent), ("long", Answer.present)]
     assert answers_for(question, {}) == [("short", Answer.unknown), ("long", Answer.unknown)]
+
+
+@pytest.fixture(scope="module")
+def default_engine() -> Engine:
+    settings = Settings()
+    return Engine.from_packs(settings.pack_dirs, alias_file=settings.alias_file)
+
+
+def asked_when_denying_everything(engine: Engine, age: float, sex: str, text: str) -> list[str]:
+    """The findings asked in a whole interview where the person answers 'no' to every question."""
+    session = engine.start(age, sex, text=text)
+    asked: list[str] = []
+    while (question := session.result().next_question) is not None:
+        asked.extend(question.finding_ids)
+        session.answer({finding: Answer.absent for finding in question.finding_ids})
+    return asked
+
+
+def test_a_night_cramp_is_not_screened_for_unrelated_emergencies(default_engine: Engine) -> None:
+    asked = asked_when_denying_everything(default_engine, 45, "female", "cramp in my inner thigh at night")
+    assert asked, "the cramp interview should still ask its own questions"
+    assert not {"suicidal_thoughts", "lip_tongue_swelling", "breathless_at_rest", "no_urine_8h"} & set(asked)
+
+
+def test_a_swollen_calf_is_asked_about_breathlessness(default_engine: Engine) -> None:
+    asked = asked_when_denying_everything(default_engine, 60, "male", "my left calf is swollen")
+    assert "breathlessness" in asked[:3]
+
+
+def test_chest_pain_is_asked_about_fainting_or_sweating(default_engine: Engine) -> None:
+    asked = asked_when_denying_everything(default_engine, 55, "male", "chest pain")
+    assert {"fainting", "heavy_sweating"} <= set(asked)
+
+
+def test_connected_floors_count_only_rules_that_name_a_reported_finding(default_engine: Engine) -> None:
+    """yes_floors_connected (array form) against a direct reading of each rule of the merged model."""
+    from curbside.engine.triage import rule_applies_to, rule_fires
+
+    model = default_engine.model
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        present = {f for f in model.finding_ids if rng.random() < 0.02}
+        age, sex = float(rng.integers(0, 100)), ("male", "female")[int(rng.integers(0, 2))]
+        mask = np.array([f in present for f in model.finding_ids])
+        every, begun = model.rules.yes_floors_connected(mask, age, sex, 0)
+        expected_every = np.zeros(len(model.finding_ids), dtype=np.int64)
+        expected_begun = np.zeros(len(model.finding_ids), dtype=np.int64)
+        for rule in model.kb.red_flags:
+            if not rule_applies_to(rule, age, sex) or rule_fires(rule, present):
+                continue
+            names_present = bool(present & set(rule.findings))
+            for finding in set(rule.findings) - present:
+                if rule_fires(rule, present | {finding}):
+                    fi = model.finding_index[finding]
+                    expected_every[fi] = max(expected_every[fi], rule.level.rank)
+                    if names_present:
+                        expected_begun[fi] = max(expected_begun[fi], rule.level.rank)
+        assert every.tolist() == expected_every.tolist()
+        assert begun.tolist() == expected_begun.tolist()

@@ -8,7 +8,9 @@ Each candidate question (a single finding, or a group of findings asked together
 Both terms are computed for all candidates at once from the current posterior (NumPy, no loop per
 finding). The second term is what brings red-flag questions forward: a 'yes' that would fire a
 red-flag rule changes the triage decision, so it is worth asking early whenever the differential
-makes it plausible. The interview stops when no question scores above ``min_score``, or at the
+makes it plausible. A red flag must be connected to what the person reported, through its rule or
+through conditions that explain it; otherwise it is not screened for at its background rate (see
+``score_questions``). The interview stops when no question scores above ``min_score``, or at the
 question limit. docs/model.md explains the criterion and its approximations.
 """
 
@@ -131,20 +133,27 @@ def score_questions(model: Model, age: float, sex: str, evidence: Evidence,
     present_mask = np.zeros(n_findings, dtype=bool)
     present_mask[[model.finding_index[f] for f in evidence.present]] = True
     floor = max((r.level.rank for r in fired_rules(model, age, sex, evidence)), default=0)
-    yes_floor_all = model.rules.yes_floors(present_mask, age, sex, floor)
+    # A red flag is connected to the complaint when a 'yes' would complete a rule that names
+    # something already reported (chest pain, then sweating): the rule itself says why to ask.
+    yes_floor_all, yes_floor_begun = model.rules.yes_floors_connected(present_mask, age, sex, floor)
+    connected = yes_floor_begun > floor
+    screening = (yes_floor_all > floor) & ~connected
 
     active = np.flatnonzero(probabilities >= ACTIVE_MIN)
     if active.size > MAX_ACTIVE:
         active = active[np.argsort(-probabilities[active])[:MAX_ACTIVE]]
+    listed = model.listed[active]
     # A finding that no active condition lists has the same (background) probability under all
-    # of them: it carries no information, and only matters if a 'yes' would fire a red flag.
-    relevant = model.listed[active].any(axis=0) | (yes_floor_all > floor)
+    # of them: it carries no information. A red flag is still worth asking when its rule is
+    # connected to the complaint; an unconnected one only through the conditions that list it.
+    relevant = listed.any(axis=0) | connected
     askable = _applicable_mask(model, age, sex, answered, present_mask)
     candidates = _candidates(model, askable, relevant, present_mask)
     if not candidates.singles and not candidates.groups:
         return []
     post = probabilities[active] / probabilities[active].sum()
     likelihood = model.likelihood[active]
+    background = model.background
     true_levels = model.triage_rank[active]
     # [levels, Ca, A]: loss of each action for each active condition, true level raised to a floor
     loss_by_floor = np.stack([LOSS[:, np.maximum(true_levels, f)].T for f in range(LOSS.shape[0])])
@@ -163,6 +172,15 @@ def score_questions(model: Model, age: float, sex: str, evidence: Evidence,
         p_no = 1.0 - p_yes
         gain = (entropy + _xlogx(joint_yes).sum(axis=0) - _xlogx(p_yes)
                 + _xlogx(joint_no).sum(axis=0) - _xlogx(p_no))
+        # For an unconnected red flag, a condition that does not make it more likely than the
+        # background rate says 'yes' at most at the complaint leak: someone with breathlessness or
+        # a swelling throat opens with that, not with a night cramp. Without this, every emergency
+        # anywhere is worth screening for (background x under-triage loss), whatever the complaint.
+        explains = listed[:, indices] & (p_yes_c > background[indices])
+        p_screen = np.where(explains | ~screening[indices], p_yes_c,
+                            np.minimum(p_yes_c, model.leak[indices]))
+        joint_yes = post[:, None] * p_screen
+        joint_no = post[:, None] - joint_yes
         yes_levels = yes_floor_all[indices]
         no_levels = np.full(indices.size, floor, dtype=np.int64)
         loss_yes = np.empty((indices.size, n_actions))

@@ -60,27 +60,72 @@ class CompiledRules:
         fires: BoolArray = np.asarray((missing == 0) & any_ok & any2_ok & self.applicable(age, sex))
         return fires
 
+    @cached_property
+    def _pairs(self) -> dict[str, tuple[IntArray, IntArray]]:
+        """(rule, finding) index pairs of each list: the rules are sparse, so a step works on the
+        few hundred pairs rather than on [R, F] masks."""
+        masks = {"all": self.all_mask, "any": self.any_mask, "any2": self.any2_mask,
+                 "named": self.all_mask | self.any_mask | self.any2_mask}
+        pairs: dict[str, tuple[IntArray, IntArray]] = {}
+        for name, mask in masks.items():
+            rules, findings = np.nonzero(mask)
+            pairs[name] = (rules.astype(np.int64), findings.astype(np.int64))
+        return pairs
+
+    def _hits(self, name: str, present: BoolArray) -> FloatArray:
+        rules, findings = self._pairs[name]
+        counts: FloatArray = np.bincount(rules, weights=present[findings].astype(np.float64),
+                                         minlength=self.level.size).astype(np.float64)
+        return counts
+
+    @cached_property
+    def _list_sizes(self) -> tuple[FloatArray, BoolArray, BoolArray]:
+        """[R] each: how many findings 'all' needs, whether there is an 'any', an 'any_second'."""
+        return (self.all_mask.sum(axis=1).astype(np.float64), np.asarray(self.any_mask.any(axis=1)),
+                np.asarray(self.any2_mask.any(axis=1)))
+
+    def _completions(self, present: BoolArray, age: float,
+                     sex: str) -> tuple[IntArray, IntArray, BoolArray]:
+        """(rule, finding) pairs where a 'yes' to the finding would fire the rule, and [R] whether
+        each rule names a present finding."""
+        all_size, has_any, has_any2 = self._list_sizes
+        missing = all_size - self._hits("all", present)
+        any_ok = ~has_any | (self._hits("any", present) > 0)
+        any2_ok = ~has_any2 | (self._hits("any2", present) > 0)
+        fires_now = (missing == 0) & any_ok & any2_ok
+        # Only rules one finding away can be completed by a single 'yes': the missing member of
+        # 'all' if one is missing, else a finding that satisfies the unmet 'any' / 'any_second'.
+        near = (missing <= 1) & ~fires_now & self.applicable(age, sex)
+        rules, findings = [], []
+        for name, missing_count in (("all", 1), ("any", 0), ("any2", 0)):
+            list_rules, list_findings = self._pairs[name]
+            keep = near[list_rules] & (missing[list_rules] == missing_count)
+            rules.append(list_rules[keep])
+            findings.append(list_findings[keep])
+        rule, finding = np.concatenate(rules), np.concatenate(findings)
+        fires = (~present[finding] & (any_ok[rule] | self.any_mask[rule, finding])
+                 & (any2_ok[rule] | self.any2_mask[rule, finding]))
+        names_present: BoolArray = np.asarray(self._hits("named", present) > 0)
+        return rule[fires], finding[fires], names_present
+
+    def _floors(self, rule: IntArray, finding: IntArray, size: int, floor: int) -> IntArray:
+        result: IntArray = np.full(size, floor, dtype=np.int64)
+        np.maximum.at(result, finding, self.level[rule])
+        return result
+
     def yes_floors(self, present: BoolArray, age: float, sex: str, floor: int) -> IntArray:
         """[F]: the triage floor after a 'yes' to each finding (at least ``floor``)."""
-        absent_all = self.all_mask & ~present
-        missing = absent_all.sum(axis=1)  # [R]
-        any_ok = np.asarray(~self.any_mask.any(axis=1) | (self.any_mask & present).any(axis=1))
-        any2_ok = np.asarray(~self.any2_mask.any(axis=1) | (self.any2_mask & present).any(axis=1))
-        fires_now = (missing == 0) & any_ok & any2_ok
-        # Only rules one finding away from firing can be completed by a single 'yes'.
-        near = np.flatnonzero((missing <= 1) & ~fires_now & self.applicable(age, sex))
-        result: IntArray = np.full(present.size, floor, dtype=np.int64)
-        if near.size == 0:
-            return result
-        fires_after = (
-            ((missing[near, None] - absent_all[near].astype(np.int64)) == 0)
-            & (any_ok[near, None] | self.any_mask[near])
-            & (any2_ok[near, None] | self.any2_mask[near])
-            & ~present[None, :]
-        )
-        levels = np.where(fires_after, self.level[near, None], 0).max(axis=0, initial=0)
-        np.maximum(result, levels, out=result)
-        return result
+        rule, finding, _ = self._completions(present, age, sex)
+        return self._floors(rule, finding, present.size, floor)
+
+    def yes_floors_connected(self, present: BoolArray, age: float, sex: str,
+                             floor: int) -> tuple[IntArray, IntArray]:
+        """[F] twice: the floor after a 'yes' counting every rule, and counting only the rules
+        that name a present finding (a 'yes' that completes a combination already begun)."""
+        rule, finding, names_present = self._completions(present, age, sex)
+        begun = names_present[rule]
+        return (self._floors(rule, finding, present.size, floor),
+                self._floors(rule[begun], finding[begun], present.size, floor))
 
 
 @dataclass
@@ -127,9 +172,16 @@ class Model:
         """log P(f | c) for a finding the person opens with: unlisted pairs get a tenth of the
         background rate, because an unrelated condition is rarely the reason someone seeks help
         for a symptom, even if it sometimes comes with it when asked."""
-        leak = np.clip(self.background * COMPLAINT_LEAK_FACTOR, _P_FLOOR, _P_MAX)
-        table: FloatArray = np.log(np.where(self.listed, self.likelihood, leak[None, :]))
+        table: FloatArray = np.log(np.where(self.listed, self.likelihood, self.leak[None, :]))
         return table
+
+    @cached_property
+    def leak(self) -> FloatArray:
+        """[F]: P(f | c) for a condition that does not list f, where someone who had f would have
+        said so first: a tenth of the background rate (the opening complaint, log_p_complaint, and
+        the interview's screening for red flags unconnected to the complaint)."""
+        leak: FloatArray = np.clip(self.background * COMPLAINT_LEAK_FACTOR, _P_FLOOR, _P_MAX)
+        return leak
 
     @cached_property
     def log_1mp(self) -> FloatArray:
