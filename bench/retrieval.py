@@ -13,7 +13,13 @@
     share of questions whose top answer is correct (ReferenceScore 3-4), MRR is over correct
     answers. CHiQA's own order is the reference baseline.
 (c) Latency of ``PassageIndex.search`` over the full index for questions of 50, 500 and 2,000
-    characters (p50, p95; one process, the query embedded on one core while FTS5 runs on the other).
+    characters (p50, p95; one process, FTS5 in a worker thread beside the embedding), and once
+    more for 2,000 characters embedded whole (256 word pieces, as before condensing), for
+    comparison under the same load.
+
+``--tune`` fits the hybrid's weights on MEDIQA development data (without LiveQA test questions)
+and estimates LiveQA MRR@10 on held-out halves (two fixed splits and 20 random ones); see
+docs/answerer-retrieval.md.
 
 Rankers, in the same run: BM25 (FTS5 bm25 over heading + text), dense (MiniLM cosine with the
 passage text), naive hybrid (0.7 dense + 0.3 BM25, min-max scaled) and curbside's hybrid.
@@ -32,7 +38,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -41,7 +47,7 @@ from rich.console import Console
 from rich.table import Table
 
 from curbside.answerer import index as index_module
-from curbside.answerer.embed import default_embedder
+from curbside.answerer.embed import MiniLMEmbedder, default_embedder
 from curbside.answerer.index import PassageIndex, Ranker, Weights
 from curbside.answerer.passages import Passage
 from curbside.settings import Settings
@@ -51,7 +57,8 @@ RANKERS: tuple[Ranker, ...] = ("bm25", "dense", "naive", "hybrid")
 NAMES = {"bm25": "BM25", "dense": "dense (MiniLM)", "naive": "naive 0.7/0.3 hybrid",
          "hybrid": "curbside hybrid"}
 console = Console(width=None if sys.stdout.isatty() else 120)
-PRIOR = 0.5  # weight of CHiQA's own rank when fused (chosen on the MEDIQA development sets)
+RANDOM_SPLITS = 20  # random two-fold splits of LiveQA for the held-out estimate (--tune)
+PRIOR = 0.5  # weight of CHiQA's own rank when fused (for reference: the development sets now prefer 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,16 +91,29 @@ def liveqa_questions(data: Path) -> dict[int, tuple[str, str]]:
 _CSV_ANSWER = re.compile(r"\AQuestion:\s*(?P<q>.*?)\s*URL:\s*(?P<url>\S*)\s*Answer:\s*(?P<a>.*)\Z",
                          re.DOTALL)
 _ALSO = re.compile(r"\s*\(Also called:.*\)\s*$")
-_FOCUS = re.compile(r"^(?:what (?:is|are) \(are\)|what causes|what are the \w+(?: \w+)? (?:of|for)|"
+# MedQuAD's question templates around the focus (the zip's CSV gives the question, not the
+# focus that MedQuAD's XML carries): "What are the side effects or risks of X ?" -> "X".
+_FOCUS = re.compile(r"^(?:what (?:is|are) \(are\)|what causes|what are the (?:\w+ )?(?:\w+ )?(?:of|for)|"
                     r"how to (?:diagnose|prevent)|who is at risk for|is|how many people are "
                     r"affected by|what to do for|what research \(or clinical trials\) is being "
                     r"done for|do you have information about|what are the genetic changes related "
-                    r"to|what is the outlook for)\s+", re.IGNORECASE)
+                    r"to|what is the outlook for|do i need to see a doctor for|what other information "
+                    r"should i know about|what are the side effects or risks of|what should i do if i "
+                    r"forget a dose of|what to do in case of (?:an? )?(?:emergency or overdose of|"
+                    r"severe reaction to)|where to find support for(?: people with)?|how can i learn "
+                    r"more about|what should i know about storage and disposal of|are there safety "
+                    r"concerns or special precautions about|what special dietary instructions should "
+                    r"i follow with|what important warning or information should i know about|what is "
+                    r"the (?:action|dosage) of|what are the brand names of|who should get|how should|"
+                    r"are there interactions between|why get vaccinated with|what are the treatments "
+                    r"for|what are the symptoms of)\s+", re.IGNORECASE)
+_FOCUS_END = re.compile(r"\s+(?:and why is it prescribed|be used and what is the dosage|and other "
+                        r"medications|and (?:herbs|supplements|drugs)[\w ,]*)\s*$", re.IGNORECASE)
 
 
 def _focus_of(question: str) -> str:
-    focus = _ALSO.sub("", question)
-    focus = _FOCUS.sub("", focus).rstrip(" ?")
+    focus = _ALSO.sub("", question).rstrip(" ?")
+    focus = _FOCUS_END.sub("", _FOCUS.sub("", focus)).rstrip(" ?")
     return focus or question
 
 
@@ -215,7 +235,8 @@ def cached_index(name: str, passages: Sequence[Passage], reuse: Sequence[Passage
     previous = PassageIndex.open(path) if path.is_file() else None
     if previous is not None:
         digests = previous.digests()
-        if len(digests) == len(passages) and all(digests.get(p.id) == p.digest for p in passages):
+        if len(digests) == len(passages) and all(
+                digests.get(p.id) == p.digest and previous.get(p.id) == p for p in passages):
             return previous
     console.print(f"[dim]building {path.relative_to(REPO)} ({len(passages)} passages)…[/]")
     index = PassageIndex.build(list(passages), default_embedder(), path,
@@ -352,16 +373,84 @@ def run_mediqa(data: Path, full: PassageIndex | None) -> None:
     console.print(table)
 
 
+def _overlaps_liveqa(data: Path) -> Callable[[str], bool]:
+    """Whether a question is one of the LiveQA test questions (most words shared): some MEDIQA
+    development questions are, and they must not take part in tuning."""
+    test = [set(q.lower().split()) for q, _ in liveqa_questions(data).values()]
+
+    def overlaps(text: str) -> bool:
+        mine = set(text.lower().split())
+        return any(len(mine & other) / max(len(mine | other), 1) > 0.5 for other in test)
+
+    return overlaps
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One question's candidates: the hybrid's signals and which candidates are relevant."""
+
+    features: dict[str, np.ndarray]  # type: ignore[type-arg]
+    relevant: np.ndarray  # type: ignore[type-arg]
+
+
+def _tables(index: PassageIndex, queries: Sequence[Query]) -> list[_Table]:
+    out = []
+    for query in queries:
+        ids, features = index.signal_table(query.text, query.candidates or ())
+        out.append(_Table(features, np.array([pid in query.relevant for pid in ids])))
+    return out
+
+
+def _ranked(tables: Sequence[_Table], weights: Weights) -> Score:
+    mrr10 = p1 = mrr = 0.0
+    for table in tables:
+        order = np.argsort(-PassageIndex.combine(table.features, weights), kind="stable")
+        found = np.nonzero(table.relevant[order])[0]
+        if found.size:
+            rank = int(found[0]) + 1
+            mrr += 1 / rank
+            mrr10 += 1 / rank if rank <= 10 else 0.0
+            p1 += rank == 1
+    n = max(len(tables), 1)
+    return Score(mrr10 / n, p1 / n, mrr / n, len(tables))
+
+
+def _ranknet(groups: Sequence[Sequence[_Table]], l2: float = 0.01, steps: int = 3000) -> Weights:
+    """Linear weights by pairwise logistic loss (RankNet; each question weighs the same): a
+    smooth fit that does not hang on a few questions, used as the coordinate search's start."""
+    names = index_module.FEATURES
+    rows, weights = [], []
+    for tables in groups:
+        for table in tables:
+            matrix = np.stack([table.features[n] for n in names], axis=1)
+            good, bad = np.nonzero(table.relevant)[0], np.nonzero(~table.relevant)[0]
+            if good.size and bad.size:
+                pairs = (matrix[good][:, None, :] - matrix[bad][None, :, :]).reshape(-1, len(names))
+                rows.append(pairs)
+                weights.append(np.full(len(pairs), 1.0 / len(pairs)))
+    x, g = np.concatenate(rows), np.concatenate(weights)
+    g = g / g.sum()
+    w = np.ones(len(names))
+    for _step in range(steps):
+        p = 1.0 / (1.0 + np.exp(np.clip(x @ w, -30, 30)))
+        w -= 0.5 * (-(x * (g * p)[:, None]).sum(axis=0) + l2 * w)
+    return Weights(**{n: round(float(v) * 4) / 4 for n, v in zip(names, w, strict=True)})
+
+
 def tune(data: Path) -> None:
-    """Coordinate search of the hybrid weights.
+    """Tune the hybrid's signal weights; estimate LiveQA MRR@10 on held-out questions.
 
     Development data: MEDIQA Task 3's training (Alexa) and validation sets (answer re-ranking)
     and MEDIQA Task 2's validation set (question entailment: a consumer question's FAQ
-    questions). The LiveQA questions are MEDIQA's TrainingSet1, so that set is left out. LiveQA
-    itself has no development split, so it is used by two-fold cross-validation: weights tuned
-    on the development data plus half of the LiveQA questions are scored on the other half (the
-    honest LiveQA estimate); the shipped weights are tuned on the development data plus all of it.
+    questions), without the questions that are LiveQA test questions (MEDIQA's TrainingSet1 is
+    all of them; a few more are in the other sets). LiveQA has no development split, so it is used
+    by two-fold cross-validation: weights tuned on the development data plus half of the LiveQA
+    questions are scored on the other half, for two ways of halving (alternate questions, first
+    and second half). Tuning: a RankNet fit, then a coordinate search of the weights from there
+    (objective: P@1 + MRR summed over the sets). The shipped weights are tuned on the
+    development data plus all of LiveQA.
     """
+    overlaps = _overlaps_liveqa(data)
     folder = data / "mediqa2019/MEDIQA_Task3_QA"
     queries: list[Query] = []
     passages: dict[str, Passage] = {}
@@ -375,49 +464,72 @@ def tune(data: Path) -> None:
         passages.update({f"{prefix}:{pid}": replace(p, id=f"{prefix}:{pid}")
                          for pid, p in answers.items()})
     index = cached_index("mediqa-tuning", sorted(passages.values(), key=lambda p: p.id))
-    queries = [q for q in queries if q.relevant]
+    queries = [q for q in queries if q.relevant and not overlaps(q.text)]
     index_module.RECENT_QUERIES = 100_000  # each question is embedded once for the whole search
     rqe_queries, rqe_passages = rqe(data / "mediqa2019/MEDIQA_Task2_RQE/"
                                     "MEDIQA2019-Task2-RQE-ValidationSet-AMIA2016.xml")
+    rqe_queries = [q for q in rqe_queries if not overlaps(q.text)]
     rqe_index = cached_index("rqe-validation", sorted(rqe_passages.values(), key=lambda p: p.id))
     judged, answers = liveqa_pool(data)
     pool = cached_index("liveqa-pool", sorted(answers.values(), key=lambda p: p.id))
     liveqa = liveqa_queries(liveqa_questions(data), judged, 0, pooled=True)
-    folds = [liveqa[0::2], liveqa[1::2]]
+    development = [_tables(index, queries), _tables(rqe_index, rqe_queries)]
+    live = _tables(pool, liveqa)
+    console.print(f"development: {len(queries)} MEDIQA Task 3 + {len(rqe_queries)} RQE questions "
+                  f"(LiveQA test questions removed); LiveQA: {len(live)} questions")
 
-    def objective(weights: Weights, live: Sequence[Query]) -> float:
-        for each in (index, rqe_index, pool):
-            each.weights = weights
-        score = evaluate(index, queries, "hybrid")
-        entailed = evaluate(rqe_index, rqe_queries, "hybrid")
-        total = score.p1 + score.mrr + entailed.p1 + entailed.mrr
-        if live:
-            found = evaluate(pool, live, "hybrid")
-            total += found.p1 + found.mrr
+    def objective(weights: Weights, groups: Sequence[Sequence[_Table]]) -> float:
+        total = 0.0
+        for tables in groups:
+            score = _ranked(tables, weights)
+            total += score.p1 + score.mrr
         return total
 
-    def search(live: Sequence[Query]) -> Weights:
-        best = Weights()
-        best_score = objective(best, live)
+    def search(groups: Sequence[Sequence[_Table]]) -> Weights:
+        best = _ranknet(groups)
+        best_score = objective(best, groups)
         grid = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
-        for _round, name in itertools.product(range(2), (
-                "bm25_heading", "bm25_body", "dense_heading", "dense_body", "focus", "qtype")):
+        for _round, name in itertools.product(range(2), index_module.FEATURES):
             for value in grid:
                 trial = replace(best, **{name: value})
-                score = objective(trial, live)
+                score = objective(trial, groups)
                 if score > best_score + 1e-9:
                     best, best_score = trial, score
         return best
 
-    for n, held_out in enumerate(folds):
-        weights = search(folds[1 - n])
-        pool.weights = weights
-        score = evaluate(pool, held_out, "hybrid")
-        console.print(f"fold {n}: {weights} -> held-out LiveQA MRR@10 {score.mrr10:.3f}, "
-                      f"P@1 {score.p1:.3f} ({score.count} questions)")
-    final = search(liveqa)
-    console.print(f"[bold]tuned on {len(queries)} MEDIQA + {len(rqe_queries)} RQE + "
-                  f"{len(liveqa)} LiveQA questions:[/] {final}")
+    def shown(weights: Weights) -> str:
+        return ", ".join(f"{n} {getattr(weights, n)}" for n in index_module.FEATURES)
+
+    for label, folds in (("alternate questions", [live[0::2], live[1::2]]),
+                         ("first / second half", [live[:len(live) // 2], live[len(live) // 2:]])):
+        total = 0.0
+        for n, held_out in enumerate(folds):
+            weights = search([*development, folds[1 - n]])
+            score = _ranked(held_out, weights)
+            total += score.mrr10 * len(held_out)
+            console.print(f"{label}, fold {n}: {shown(weights)} -> held-out LiveQA MRR@10 "
+                          f"{score.mrr10:.3f}, P@1 {score.p1:.3f} ({score.count} questions)")
+        console.print(f"[bold]{label}: held-out LiveQA MRR@10 {total / len(live):.3f}[/]")
+    # Which half a question falls in moves the estimate by a few points (39 questions a side):
+    # the mean over random halvings is the steadier figure.
+    generator = np.random.default_rng(0)
+    estimates = []
+    for _split in range(RANDOM_SPLITS):
+        order = generator.permutation(len(live))
+        halves = [[live[i] for i in order[:len(live) // 2]], [live[i] for i in order[len(live) // 2:]]]
+        total = 0.0
+        for n, held_out in enumerate(halves):
+            total += _ranked(held_out, search([*development, halves[1 - n]])).mrr10 * len(held_out)
+        estimates.append(total / len(live))
+    console.print(f"[bold]{RANDOM_SPLITS} random halvings: held-out LiveQA MRR@10 mean "
+                  f"{statistics.mean(estimates):.3f} (sd {statistics.pstdev(estimates):.3f}, "
+                  f"{min(estimates):.3f}-{max(estimates):.3f})[/]")
+    weights = search(development)
+    score = _ranked(live, weights)
+    console.print(f"development data only: {shown(weights)} -> LiveQA MRR@10 {score.mrr10:.3f}, "
+                  f"P@1 {score.p1:.3f} (no LiveQA question used)")
+    final = search([*development, live])
+    console.print(f"[bold]shipped (development + all LiveQA):[/] {final}")
     index.weights = final
     path = Settings().resolved_index_path
     full = PassageIndex.open(path) if path.is_file() else None
@@ -442,14 +554,20 @@ def tune(data: Path) -> None:
 
 
 def run_latency(full: PassageIndex, data: Path, repeats: int) -> None:
+    """search() timings for questions cut from the LiveQA messages. The last row embeds the
+    whole 2,000-character question (256 word pieces, as before condensing) in the same run, so
+    the two can be compared under the same load."""
     questions = liveqa_questions(data)
     stream = " ".join(q[0] for _, q in sorted(questions.items()))
     words = stream.split()
     table = Table(title=f"search() latency over the full index ({len(full)} passages)")
-    for label in ("question length", "queries", "p50 ms", "p95 ms", "max ms", "embed p50 ms"):
+    for label in ("question length", "queries", "p50 ms", "p95 ms", "max ms", "embed p50 ms",
+                  "word pieces embedded (max)"):
         table.add_column(label, justify="right")
     embedder = full.embedder
-    for length in (50, 500, 2000):
+    budget = index_module.EMBED_TOKENS
+    for length, tokens in ((50, budget), (500, budget), (2000, budget), (2000, 256)):
+        index_module.EMBED_TOKENS = tokens
         texts = []
         for n in range(repeats):
             start = (n * 97) % max(len(words) - 600, 1)
@@ -461,19 +579,26 @@ def run_latency(full: PassageIndex, data: Path, repeats: int) -> None:
             texts.append(text)
         for text in texts[:3]:  # warm-up
             full.search(text)
-        times, embeds = [], []
+        times, embeds, pieces = [], [], []
         for text in texts:
+            index_module._RECENT.clear()  # a new question each time, as in use
             began = time.perf_counter()
             full.search(text)
             times.append((time.perf_counter() - began) * 1000)
-            if embedder is not None:
+            if embedder is not None:  # what search() embeds: the condensed question
+                embedded = full.condensed(text)
                 began = time.perf_counter()
-                embedder.embed([text])
+                embedder.embed([embedded])
                 embeds.append((time.perf_counter() - began) * 1000)
+                pieces.append(len(embedder.tokenize([embedded])[0]) if isinstance(
+                    embedder, MiniLMEmbedder) else 0)
         times.sort()
-        table.add_row(str(length), str(len(times)), f"{statistics.median(times):.1f}",
+        label = str(length) if tokens == budget else f"{length}, not condensed"
+        table.add_row(label, str(len(times)), f"{statistics.median(times):.1f}",
                       f"{times[int(0.95 * (len(times) - 1))]:.1f}", f"{times[-1]:.1f}",
-                      f"{statistics.median(embeds):.1f}" if embeds else "–")
+                      f"{statistics.median(embeds):.1f}" if embeds else "–",
+                      str(max(pieces)) if pieces else "–")
+    index_module.EMBED_TOKENS = budget
     console.print(table)
 
 

@@ -89,15 +89,19 @@ def test_score_answer_is_case_insensitive(thigh_engine: Engine) -> None:
 
 
 @pytest.fixture(scope="module")
-def content_answerer(thigh_engine: Engine) -> Answerer:
-    """The real composer over the real guides and knowledge base (an in-memory, lexical index)."""
+def content_answerer() -> Answerer:
+    """The real composer over the real guides and knowledge base (an in-memory, lexical index),
+    with the default packs: the general emergencies of the dev file are the general pack's rules."""
     from curbside.answerer.corpus import read_local_content
     from curbside.answerer.index import PassageIndex
+    from curbside.settings import Settings
 
+    settings = Settings()
+    engine = Engine.from_packs(settings.pack_dirs, alias_file=settings.alias_file)
     content = read_local_content()
     index = PassageIndex.build(content.passages, None, sources=content.sources,
                                related=content.related)
-    return Answerer(thigh_engine, index)
+    return Answerer(engine, index)
 
 
 @pytest.mark.skipif(not SAMPLES.is_file(), reason="shared/clinical/qa is not checked out")

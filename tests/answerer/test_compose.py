@@ -106,3 +106,19 @@ def test_sentences_are_kept_in_reading_order(checker: SafetyChecker) -> None:
     hits = tuple(FakeIndex((first,)).search(q))
     chosen = select_sentences(q, hits, checker.assess(q))
     assert [c.position for c in chosen] == sorted(c.position for c in chosen)
+
+
+def test_a_self_care_answer_gets_an_action_that_says_what_it_is_for(checker: SafetyChecker) -> None:
+    """The action may sit outside a self-care section ("Key points") and share no word with the
+    question: it still belongs to the same guide, and it says what it is for."""
+    causes = passage("guide:x#causes/1", "Inner thigh cramps", "What causes them?",
+                     "Cramps that start during exercise are common late in a hard workout. "
+                     "Tired muscles that work across a joint are the ones most often affected. "
+                     "Swimmers and runners often notice them when the muscle is tired.")
+    key = passage("guide:x#key/1", "Inner thigh cramps", "Key points",
+                  "Most thigh cramps are harmless and pass within minutes. To ease an inner thigh "
+                  "cramp, stretch the leg gently outwards and massage the muscle.")
+    q = "Why do I keep getting cramps in my inner thigh when I swim laps?"
+    hits = tuple(FakeIndex((causes, key)).search(q))
+    chosen = select_sentences(q, hits, checker.assess(q), max_sentences=2)
+    assert any(c.text.startswith("To ease an inner thigh cramp") for c in chosen)

@@ -11,8 +11,19 @@ import pytest
 
 from curbside.answerer.corpus import GuideSource
 from curbside.answerer.embed import MiniLMEmbedder, Progress, Vectors, default_embedder
-from curbside.answerer.index import IndexFileError, PassageIndex, Weights, words
-from curbside.answerer.passages import Passage, plain
+from curbside.answerer.index import (
+    CHUNK_WORDS,
+    EMBED_TOKENS,
+    FEATURES,
+    IndexFileError,
+    PassageIndex,
+    Weights,
+    asked_types,
+    condense,
+    sentences,
+    words,
+)
+from curbside.answerer.passages import Passage, caused_effect, plain
 
 
 def guide(slug: str, section: str, title: str, text: str, n: int = 1) -> Passage:
@@ -229,7 +240,8 @@ def test_opening_something_else_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_weights_can_be_changed_per_index(index: PassageIndex) -> None:
-    lexical_only = Weights(dense_heading=0, dense_body=0, focus=0)
+    lexical_only = Weights(bm25_heading=0, bm25_body=1, dense_heading=0, dense_body=0, focus=0,
+                           qtype=0)
     saved = index.weights
     try:
         index.weights = lexical_only
@@ -257,3 +269,115 @@ def test_support_index_validates_outside_answers(index: PassageIndex,
     alone = {h.passage.id: h.score for h in answers.search(question, k=2)}
     with_support = {h.passage.id: h.score for h in supported}
     assert with_support["a:2"] - with_support["a:1"] > alone["a:2"] - alone["a:1"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Long questions: what is embedded, and which kind of answer they ask for
+
+LONG_MESSAGE = (
+    "Hello, I am writing on behalf of my mother who is seventy and lives alone. "
+    "She walks every morning with her neighbour and gardens in the afternoon. "
+    "Last winter she had a bad flu and spent two weeks in bed at my sister's place. "
+    "Since then she has been tired and she sleeps badly, although she eats well. "
+    "Her doctor changed her blood pressure tablets in spring, which she takes with breakfast. "
+    "We went on holiday to the seaside in summer and she enjoyed the walks on the beach. "
+    "Now her ankles are swollen every evening and her shoes feel tight. "
+    "Could her new blood pressure medicine cause swollen ankles? "
+    "Thank you so much. Thanks again."
+)
+
+
+class RecordingEmbedder(CountingEmbedder):
+    """The real embedder, keeping the texts it was asked to embed."""
+
+    def __init__(self, inner: MiniLMEmbedder):
+        super().__init__(inner)
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 32,
+              progress: Progress | None = None, workers: int = 1) -> Vectors:
+        self.texts += texts
+        return super().embed(texts, batch_size=batch_size, progress=progress, workers=workers)
+
+
+def test_sentences_split_on_punctuation_and_cut_run_ons() -> None:
+    assert sentences("First one. Is it bad?\nThird line") == ["First one.", "Is it bad?",
+                                                                "Third line"]
+    run_on = " ".join(f"w{n}" for n in range(CHUNK_WORDS * 2 + 5))
+    assert [len(s.split()) for s in sentences(run_on)] == [CHUNK_WORDS, CHUNK_WORDS, 5]
+
+
+def test_condense_keeps_a_short_question_whole() -> None:
+    short = "Could my blood pressure tablets cause swollen ankles? Thanks."
+    assert condense(short, 100, lambda parts: [len(p.split()) for p in parts],
+                    lambda word: 1.0) == short
+
+
+def test_condense_keeps_the_asking_and_informative_sentences_in_order() -> None:
+    rare = {"ankles": 5.0, "swollen": 4.0, "medicine": 3.0, "pressure": 3.0, "flu": 4.0}
+    condensed = condense(LONG_MESSAGE, 40, lambda parts: [len(p.split()) for p in parts],
+                         lambda word: rare.get(word, 0.5))
+    assert len(condensed.split()) <= 40
+    assert "Could her new blood pressure medicine cause swollen ankles?" in condensed
+    assert "Now her ankles are swollen every evening" in condensed
+    assert "Thanks again" not in condensed  # says nothing
+    kept = sentences(condensed)
+    assert kept == [s for s in sentences(LONG_MESSAGE) if s in kept]  # original order
+
+
+def test_a_long_question_embeds_at_most_the_token_budget(embedder: MiniLMEmbedder) -> None:
+    recording = RecordingEmbedder(embedder)
+    index = PassageIndex.build(CORPUS, recording)
+    recording.texts.clear()
+    question = (LONG_MESSAGE + " ") * 6  # about 5,000 characters
+    hits = index.search(question, k=3)
+    assert hits
+    assert len(recording.texts) == 1
+    embedded = recording.texts[0]
+    assert len(embedder.tokenize([embedded])[0]) <= EMBED_TOKENS
+    assert "cause swollen ankles?" in embedded
+    assert index.condensed(question) == embedded
+    short = "how are kidney stones treated?"
+    assert index.condensed(short) == short
+
+
+def test_asked_types_read_the_asking_sentences() -> None:
+    message = "I feel tired all the time and my legs ache. What causes it?"
+    assert asked_types(message) == {"cause"}  # not "symptom", from "I feel"
+    assert asked_types("Tell me about kidney stones") == {"information"}
+
+
+def test_can_x_cause_y_asks_for_the_causes_of_y(embedder: MiniLMEmbedder) -> None:
+    corpus = [
+        medquad("A_1", "Tooth abscess", "What causes Tooth abscess ?",
+                "A tooth abscess is caused by bacteria entering the tooth through a cavity."),
+        medquad("B_1", "Heart Attack", "What causes Heart Attack ?",
+                "Most heart attacks are caused by coronary heart disease; infections and "
+                "inflammation elsewhere in the body have been linked to it."),
+        medquad("A_2", "Tooth abscess", "What is (are) Tooth abscess ?",
+                "A tooth abscess is a pocket of pus in the tooth."),
+        medquad("B_2", "Heart Attack", "What is (are) Heart Attack ?",
+                "A heart attack happens when blood flow to the heart is blocked."),
+    ]
+    assert caused_effect("Can an abscessed tooth cause a heart attack?") == "a heart attack"
+    assert caused_effect("What causes migraines?") is None
+    small = PassageIndex.build(corpus, embedder)
+    ids_, features = small.signal_table("Can a tooth abscess cause a heart attack?",
+                                        [p.id for p in corpus])
+    qtype = dict(zip(ids_, features["qtype"], strict=True))
+    # Only the causes of the effect match the question's type, not the causes of the agent.
+    assert qtype["medquad:B_1"] > qtype["medquad:A_1"] == qtype["medquad:A_2"]
+    ids_, features = small.signal_table("What causes a tooth abscess?", [p.id for p in corpus])
+    qtype = dict(zip(ids_, features["qtype"], strict=True))
+    assert qtype["medquad:A_1"] == qtype["medquad:B_1"] > qtype["medquad:A_2"]
+
+
+def test_signal_table_gives_the_ranking_search_gives(index: PassageIndex) -> None:
+    candidates = [p.id for p in CORPUS]
+    question = "how are kidney stones treated?"
+    table_ids, features = index.signal_table(question, candidates)
+    assert set(table_ids) == set(candidates)
+    assert set(features) == set(FEATURES)
+    scores = PassageIndex.combine(features, index.weights)
+    by_table = [table_ids[i] for i in np.argsort(-scores, kind="stable")][:3]
+    assert by_table == ids(index.search(question, k=3, candidates=candidates))

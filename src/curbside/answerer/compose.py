@@ -220,16 +220,27 @@ class _Candidate:
     score: float = 0.0
 
 
-def _section_bonus(question: str, section: str, sentence: str) -> float:
+#: Each kind's words as one pattern, compiled once (a word may start a longer one: "nut" finds "nuts").
+_KIND_WORDS: tuple[re.Pattern[str] | None, ...] = tuple(
+    re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + ")", re.I) if words else None
+    for _, _, words in _KINDS)
+
+
+def _question_kinds(question: str) -> list[tuple[tuple[str, ...], re.Pattern[str] | None]]:
+    """The kinds of question this is (read once per question, not once per sentence)."""
+    return [(sections, _KIND_WORDS[i]) for i, (pattern, sections, _) in enumerate(_KINDS)
+            if pattern.search(question)]
+
+
+def _section_bonus(kinds: Sequence[tuple[tuple[str, ...], re.Pattern[str] | None]], section: str,
+                   sentence: str) -> float:
     bonus = 0.0
     lower_section = section.lower()
-    lower_sentence = sentence.lower()
-    for pattern, sections, words in _KINDS:
-        if pattern.search(question):
-            if any(s in lower_section for s in sections):
-                bonus += 0.15
-            if words and any(re.search(r"\b" + re.escape(w), lower_sentence) for w in words):
-                bonus += 0.05
+    for sections, words in kinds:
+        if any(s in lower_section for s in sections):
+            bonus += 0.15
+        if words is not None and words.search(sentence):
+            bonus += 0.05
     return min(bonus, 0.3)
 
 
@@ -265,6 +276,7 @@ def select_sentences(question: str, hits: Sequence[HitLike], assessment: SafetyA
            for w in query_set}
     total = sum(idf.values()) or 1.0
     top_score = max(h.score for h in hits[:MAX_HITS]) if hits else 0.0
+    kinds = _question_kinds(question)
     for c in candidates:
         overlap = sum(idf[w] for w in query_set & c.stems) / total
         hit = hits[c.hit_rank]
@@ -274,7 +286,7 @@ def select_sentences(question: str, hits: Sequence[HitLike], assessment: SafetyA
         length = len(c.text.split())
         length_factor = 1.0 if 8 <= length <= 40 else 0.8
         c.score = (0.55 * overlap + 0.3 * rank_weight + 0.1 * near_top
-                   + _section_bonus(question, c.passage.section, c.text)
+                   + _section_bonus(kinds, c.passage.section, c.text)
                    - 0.02 * min(c.position, 5)) * length_factor
     ranked = sorted(candidates, key=lambda c: -c.score)
     best = ranked[0].score
@@ -292,9 +304,12 @@ def select_sentences(question: str, hits: Sequence[HitLike], assessment: SafetyA
         chosen.append(c)
         per_passage[c.passage.id] = per_passage.get(c.passage.id, 0) + 1
     if assessment.label == "self_care" and chosen and not any(_actionable(c) for c in chosen):
-        # A self-care answer says what to do: add the best self-care sentence on the same subject.
+        # A self-care answer says what to do: add the best self-care sentence on the same subject
+        # (sharing a word with the question, or from the same guide as the chosen content).
+        titles = {o.passage.title for o in chosen}
         extra = next((c for c in ranked if c not in chosen and _actionable(c)
-                      and c.stems & query_set and c.score >= 0.4 * best
+                      and (c.stems & query_set or c.passage.title in titles)
+                      and c.score >= 0.4 * best
                       and not any(_similar(c.stems, o.stems) for o in chosen)), None)
         if extra is not None:
             chosen.append(extra)
@@ -309,8 +324,14 @@ _SELF_CARE_SECTION = re.compile(r"self-care|treatment|ease|prevent|what helps|at
 
 
 def _actionable(c: _Candidate) -> bool:
-    """A sentence that tells the reader what they can do."""
-    return bool(_SELF_CARE_SECTION.search(c.passage.section) and _ACTION.search(c.text))
+    """A sentence that tells the reader what they can do: an action in a self-care section, or one
+    that says itself what it is for ("To ease a cramp, stretch...", "...may help prevent...")."""
+    return bool(_ACTION.search(c.text) and (_SELF_CARE_SECTION.search(c.passage.section)
+                                            or _SAYS_WHAT_FOR.search(c.text)))
+
+
+_SAYS_WHAT_FOR = re.compile(r"\bto\s+(?:ease|prevent|relieve|stop|help)\b|\bmay\s+help\b|"
+                            r"\bhelps?\s+(?:to\s+)?(?:prevent|ease|relieve)\b", re.I)
 
 
 def _similar(a: frozenset[str], b: frozenset[str]) -> bool:

@@ -33,8 +33,8 @@ import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -51,7 +51,7 @@ from curbside.answerer.embed import (
     default_embedder,
     single_threaded_blas,
 )
-from curbside.answerer.passages import Passage, also_called, question_types
+from curbside.answerer.passages import Passage, also_called, caused_effect, question_types
 from curbside.settings import Settings
 
 FORMAT = "1"
@@ -62,6 +62,15 @@ MAX_QUERY_TERMS = 40
 POOL_PER_SIGNAL = 100
 SUPPORT_REFERENCES = 5
 COMMON_DF = 0.05
+# The word pieces of a question that are embedded. MiniLM's cost grows with the length (a
+# 256-piece question took ~95 ms of a ~110 ms search); a long message is condensed to its asking
+# and most informative sentences first (see condense()).
+EMBED_TOKENS = 128
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\s*\n+\s*|(?<=\.\.)\s*")
+_ASKING = re.compile(r"\?|^\W*(?:what|how|why|when|where|which|who|whose|is|are|am|was|were|can|"
+                     r"could|do|does|did|should|would|will|may|might|has|have|had|any)\b",
+                     re.IGNORECASE)
+CHUNK_WORDS = 30  # a run-on "sentence" is cut into pieces of this many words
 _TOKEN = re.compile(r"[^\W_]+")
 _STOPWORDS = frozenset(re.findall(r"\S+", """
 a about above after again against all am an and any are as at be because been before being below
@@ -79,20 +88,27 @@ know like would could want wanted wondering question questions anyone someone so
 class Weights:
     """Weights of the z-normalised signals in the hybrid score.
 
-    Tuned by ``bench/retrieval.py --tune`` (coordinate search on MEDIQA 2019 development data and
-    LiveQA by two-fold cross-validation; docs/answerer-retrieval.md). BM25 of the heading adds
-    nothing there once the heading's vector, the focus and the question type are in.
+    Tuned by ``bench/retrieval.py --tune`` (a RankNet fit, then a coordinate search, on MEDIQA
+    2019 development data and LiveQA; held-out estimates by two-fold cross-validation;
+    docs/answerer-retrieval.md). Heading BM25 is slightly negative: once the heading's vector,
+    the focus and the question type are in, a heading that merely repeats the question's words
+    is more often a near miss than the answer.
     """
 
-    bm25_heading: float = 0.0
-    bm25_body: float = 0.5
-    dense_heading: float = 1.0
-    dense_body: float = 1.0
-    focus: float = 0.5
+    bm25_heading: float = -0.25
+    bm25_body: float = 0.0
+    dense_heading: float = 2.0
+    dense_body: float = 2.0
+    focus: float = 1.0
     qtype: float = 0.5  # the question asks for the kind of answer the passage's heading gives
-    support: float = 0.25  # agreement with a support index's answers (search(support=...))
-    topic: float = 1.5  # added (not z-normalised) to passages of the question's guide
-    related: float = 0.75  # added to knowledge-base passages of conditions that guide covers
+    support: float = 1.0  # agreement with a support index's answers (search(support=...))
+    # Added (not z-normalised) to passages of the question's guide, and to the knowledge-base
+    # conditions that guide covers; scaled with the signal weights above (their sum is 5.25).
+    topic: float = 2.25
+    related: float = 1.125
+
+
+FEATURES = ("bm25_heading", "bm25_body", "dense_heading", "dense_body", "focus", "qtype")
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,7 @@ class _Query:
     unknown: tuple[str, ...]  # words no passage has (misspellings, mostly)
     prefixes: frozenset[str] = frozenset()  # first five letters of the longer words
     selective: tuple[str, ...] = ()  # terms without the very common ones (whole-index search)
+    idf: Mapping[str, float] = field(default_factory=dict)  # word -> IDF in the index
 
 
 @dataclass
@@ -145,6 +162,57 @@ def words(text: str) -> list[str]:
     return _TOKEN.findall(folded)
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of a message; run-on ones (no punctuation) cut every CHUNK_WORDS words."""
+    out: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        parts = sentence.split()
+        for start in range(0, len(parts), CHUNK_WORDS):
+            out.append(" ".join(parts[start:start + CHUNK_WORDS]))
+    return [s for s in out if s]
+
+
+def condense(text: str, budget: int, count: Callable[[Sequence[str]], Sequence[int]],
+             informativeness: Callable[[str], float]) -> str:
+    """``text`` cut to about ``budget`` word pieces (``count`` measures them), keeping the
+    sentences that say most: the ones that ask something, the first (consumers often open with
+    their question's subject) and those whose words are rarest in the index
+    (``informativeness``: a word's IDF), in their original order. Short texts come back as they
+    are."""
+    parts = sentences(text)
+    sizes = list(count(parts))
+    if sum(sizes) <= budget:
+        return text
+    rarities = [[informativeness(w) for w in words(part) if w not in _STOPWORDS] for part in parts]
+    highest = max((max(r) for r in rarities if r), default=0.0) or 1.0
+    scores = []
+    for n, (part, rarity) in enumerate(zip(parts, rarities, strict=True)):
+        # the mean rarity (0-1) of its words: a sentence is chosen for what it is about, not for
+        # how long it is
+        mean = sum(rarity) / len(rarity) / highest if rarity else 0.0
+        scores.append(2.0 * mean + (1.0 if _ASKING.search(part) else 0.0) + (0.75 if n == 0 else 0.0))
+    chosen: list[int] = []
+    used = 0
+    for n in sorted(range(len(parts)), key=lambda i: -scores[i]):
+        if rarities[n] and used + sizes[n] <= budget:  # "Thanks." says nothing
+            chosen.append(n)
+            used += sizes[n]
+    if not chosen:  # every sentence is longer than the budget: the best one, as it is
+        chosen = [max(range(len(parts)), key=lambda i: scores[i])]
+    return " ".join(parts[n] for n in sorted(chosen))
+
+
+def asked_types(question: str) -> frozenset[str]:
+    """The kinds of answer a message asks for, read from its asking sentences when it has some
+    ("... I feel tired all the time. What causes it?" asks for causes, not symptoms)."""
+    asking = [s for s in sentences(question) if _ASKING.search(s)]
+    if asking and len(asking) < len(sentences(question)):
+        found = question_types(" ".join(asking))
+        if found != {"information"}:
+            return found
+    return question_types(question)
+
+
 _RECENT: OrderedDict[tuple[int, str], Vectors] = OrderedDict()
 RECENT_QUERIES = 32
 _RECENT_LOCK = threading.Lock()
@@ -164,6 +232,12 @@ def _query_vector(embedder: Embedder, query: str) -> Vectors:
         while len(_RECENT) > RECENT_QUERIES:
             _RECENT.popitem(last=False)
     return vector
+
+
+def _done(value: _Query) -> Future[_Query]:
+    future: Future[_Query] = Future()
+    future.set_result(value)
+    return future
 
 
 def _zscore(values: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -502,14 +576,16 @@ class PassageIndex:
                     self._df[stem] = int(found.get(stem, 0))
         best: dict[str, tuple[float, int, str]] = {}
         unknown: list[str] = []
+        idf: dict[str, float] = {}
         for word, stem in zip(tokens, stems, strict=True):
             df = self._df.get(stem, 0)
             if df == 0:
                 if len(word) >= 4 and not word.isdigit():
                     unknown.append(word)
                 continue
+            idf[word] = math.log(1 + (self._docs - df + 0.5) / (df + 0.5))
             if stem not in best:
-                best[stem] = (math.log(1 + (self._docs - df + 0.5) / (df + 0.5)), df, word)
+                best[stem] = (idf[word], df, word)
         ranked = sorted(best.values(), key=lambda item: -item[0])[:limit]
         # Words in more than COMMON_DF of a large index add little to BM25 but match most of it
         # (the cost of an FTS5 OR query); the three rarest words are always kept.
@@ -517,7 +593,7 @@ class PassageIndex:
         selective = ranked[:3] + [item for item in ranked[3:] if item[1] <= common]
         return _Query(tuple(word for _, _, word in ranked), frozenset(tokens),
                       tuple(unknown[:20]), frozenset(w[:5] for w in tokens if len(w) > 4),
-                      tuple(word for _, _, word in selective))
+                      tuple(word for _, _, word in selective), idf)
 
     def _lexical(self, terms: Sequence[str], rows: NDArray[np.int64] | None
                  ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64],
@@ -539,11 +615,31 @@ class PassageIndex:
         table = np.array(found, dtype=np.float64)
         return (table[:, 0].astype(np.int64) - 1, -table[:, 1], -table[:, 2], -table[:, 3])
 
-    def _embed_query(self, query: str) -> Vectors | None:
+    def _embed_query(self, query: str, analysed: Future[_Query] | None = None) -> Vectors | None:
         embedder = self.embedder
         if embedder is None:
             return None
+        if analysed is not None and len(query) > 3 * EMBED_TOKENS:  # may exceed the budget
+            query = self.condensed(query, analysed.result())
         return _query_vector(embedder, query)
+
+    def condensed(self, query: str, analysed: _Query | None = None) -> str:
+        """The part of ``query`` that is embedded: all of it when it fits in EMBED_TOKENS word
+        pieces, else its asking and most informative sentences (unknown words, mostly
+        misspellings, count as moderately rare)."""
+        analysed = analysed or self._analyse(query)
+        embedder = self.embedder
+        tokenize = getattr(embedder, "tokenize", None)
+
+        def count(parts: Sequence[str]) -> list[int]:
+            if callable(tokenize):
+                return [len(ids) - 2 for ids in tokenize(list(parts))]  # without [CLS], [SEP]
+            return [round(1.4 * len(p.split())) for p in parts]
+
+        unknown = set(analysed.unknown)
+        middle = math.log(1 + self._docs / 100) if self._docs else 1.0
+        return condense(query, EMBED_TOKENS - 2, count, lambda w: analysed.idf.get(
+            w, middle if w in unknown else 0.0))
 
     def search(self, query: str, topic: str | None = None, k: int = 10, *,
                candidates: Sequence[str] | None = None, ranker: Ranker = "hybrid",
@@ -573,7 +669,7 @@ class PassageIndex:
         analysed = self._pool.submit(self._analyse, query)
         lexical = self._pool.submit(lambda: self._lexical(
             analysed.result().terms if rows is not None else analysed.result().selective, rows))
-        vector = self._embed_query(query) if ranker != "bm25" else None
+        vector = self._embed_query(query, analysed) if ranker != "bm25" else None
         lex_rows, bm25_heading, bm25_body, bm25_all = lexical.result()
         with single_threaded_blas():
             signals = self._signals(vector, rows, lex_rows, bm25_heading, bm25_body, bm25_all)
@@ -629,6 +725,46 @@ class PassageIndex:
             dense_body = np.zeros(size)
         return _Signals(rows, heading, body, overall, dense_heading, dense_body)
 
+    def features(self, s: _Signals, query: str, analysed: _Query) -> dict[str, NDArray[np.float64]]:
+        """The hybrid's signals for each candidate, each z-normalised over the candidates."""
+        asked = asked_types(query)
+        focus = np.fromiter((self._focus_share(int(r), analysed) for r in s.rows), dtype=np.float64,
+                            count=s.rows.size)
+        qtype = np.fromiter((1.0 if asked & self._types_of(int(r)) else 0.0 for r in s.rows),
+                            dtype=np.float64, count=s.rows.size)
+        effect = caused_effect(query) if "cause" in asked else None
+        if effect:  # "can X cause Y?": the causes of Y answer it, not the causes of X
+            named = words(effect)
+            target = _Query((), frozenset(named), (), frozenset(w[:5] for w in named if len(w) > 4))
+            for i, row in enumerate(s.rows):
+                if qtype[i] and "cause" in self._types_of(int(row)):
+                    qtype[i] = 1.0 if self._focus_share(int(row), target) >= 0.5 else 0.0
+        return {"bm25_heading": _zscore(s.bm25_heading), "bm25_body": _zscore(s.bm25_body),
+                "dense_heading": _zscore(s.dense_heading), "dense_body": _zscore(s.dense_body),
+                "focus": _zscore(focus), "qtype": _zscore(qtype)}
+
+    @staticmethod
+    def combine(features: Mapping[str, NDArray[np.float64]], weights: Weights) -> NDArray[np.float64]:
+        """The weighted sum of the (z-normalised) signals."""
+        score: NDArray[np.float64] = np.zeros(len(next(iter(features.values()))))
+        for name in FEATURES:
+            weight = getattr(weights, name)
+            if weight:
+                score += weight * features[name]
+        return score
+
+    def signal_table(self, query: str, candidates: Sequence[str]
+                     ) -> tuple[list[str], dict[str, NDArray[np.float64]]]:
+        """The hybrid's signals of each candidate (passage ids, in the table's order), for tuning
+        the weights without searching again (bench/retrieval.py --tune)."""
+        rows = np.array(sorted({self._row_of[c] for c in candidates if c in self._row_of}),
+                        dtype=np.int64)
+        analysed = self._analyse(query)
+        vector = self._embed_query(query, _done(analysed))
+        signals = self._signals(vector, rows, *self._lexical(analysed.terms, rows))
+        return ([self.passages[int(r)].id for r in signals.rows],
+                self.features(signals, query, analysed))
+
     def _score(self, s: _Signals, query: str, analysed: _Query, topic: str | None,
                ranker: Ranker) -> NDArray[np.float64]:
         if ranker == "bm25":
@@ -638,13 +774,7 @@ class PassageIndex:
         if ranker == "naive":
             return 0.7 * _minmax(s.dense_body) + 0.3 * _minmax(s.bm25_all)
         w = self.weights
-        asked = question_types(query)
-        focus = np.array([self._focus_share(int(r), analysed) for r in s.rows])
-        qtype = np.array([1.0 if asked & self._types_of(int(r)) else 0.0 for r in s.rows])
-        score = (w.bm25_heading * _zscore(s.bm25_heading) + w.bm25_body * _zscore(s.bm25_body)
-                 + w.dense_heading * _zscore(s.dense_heading)
-                 + w.dense_body * _zscore(s.dense_body) + w.focus * _zscore(focus)
-                 + w.qtype * _zscore(qtype))
+        score = self.combine(self.features(s, query, analysed), w)
         if topic:
             related = self.related.get(topic, frozenset())
             topics = self._topics[s.rows]

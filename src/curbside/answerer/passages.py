@@ -108,3 +108,18 @@ def also_called(section: str) -> list[str]:
     if found is None:
         return []
     return [n.strip() for n in found.group("names").split(";") if n.strip()]
+
+
+# "Can an abscessed tooth cause a heart attack?" asks about the causes of a heart attack: the
+# answer that fits is "What causes Heart Attack?", not "What causes Tooth abscess?". The words
+# after the verb name the effect, whose page on causes answers the question.
+_CAUSE_OF = re.compile(
+    r"\b(?:can|could|does|do|did|will|would|might|may|is|are|was|were)\b[^.?!;]{1,80}?\b"
+    r"(?:cause[sd]?|causing|lead(?:s|ing)? to|trigger(?:s|ed|ing)?|result(?:s|ed)? in|"
+    r"give[sn]? (?:me |you |him |her |them )?)\s+(?P<effect>[^.?!;]{2,80})", re.IGNORECASE)
+
+
+def caused_effect(question: str) -> str | None:
+    """The effect a "can X cause Y?" question asks about (Y), or ``None``."""
+    found = _CAUSE_OF.search(question)
+    return found.group("effect").strip() if found else None

@@ -12,13 +12,15 @@ Before composition (:class:`SafetyChecker`), a question gets one of six labels (
   describes none.
 
 Symptoms are read with the symptom checker's own parser (negation: "no fever" is no fever; hedges;
-mentions about other people; misspellings) and triaged with its red-flag rules and Bayes triage.
-The general emergencies that the thigh-and-groin pack does not model are a second small pack built
-here, :data:`GENERAL_FINDINGS` and :data:`GENERAL_RULES`, read by the *same* parser class. On top
-come the features keyword lists miss: past history ("I had a DVT in 2019") and educational or
-hypothetical framing ("what are the signs of a stroke") do not raise an alarm; prompt injection
-("ignore your rules...") is recorded and otherwise treated as part of the question, never as an
-instruction, and it never unlocks a dose.
+mentions about other people; misspellings) and triaged with its red-flag rules and Bayes triage: the
+red flags are the loaded packs' (the thigh-and-groin pack's clinical-brief section 4, the general
+pack's general-red-flags.md), with their synonyms; nothing here adds a rule of its own. On top come
+the features keyword lists miss: past history ("I had a DVT in 2019"), figures of speech ("gave me a
+heart attack"), a condition named as a topic ("can an abscess cause a heart attack?") and educational
+or hypothetical framing ("what are the signs of a stroke") do not raise an alarm; an information
+request ("what foods help my cramps?") is not turned into an appointment by the Bayes triage of one
+finding; prompt injection ("ignore your rules...") is recorded and otherwise treated as part of the
+question, never as an instruction, and it never unlocks a dose.
 
 After composition, :func:`post_check` checks the text once more: no dose, no certain diagnosis, no
 reassurance that could talk someone out of care, the emergency message present when needed, and no
@@ -36,18 +38,11 @@ from typing import Literal, get_args
 import numpy as np
 
 from curbside.engine.inference import Evidence, posterior
-from curbside.engine.kb.knowledge import KnowledgeBase
-from curbside.engine.kb.schema import (
-    Finding,
-    FindingKind,
-    Probability,
-    RedFlagRule,
-    TriageLevel,
-)
-from curbside.engine.parse import ParsedText, TextParser
+from curbside.engine.kb.schema import FindingKind, TriageLevel
+from curbside.engine.parse import ParsedText
 from curbside.engine.parse.mentions import Mention
 from curbside.engine.session import Engine
-from curbside.engine.triage import rule_applies_to, rule_fires, triage
+from curbside.engine.triage import triage
 
 SafetyLabel = Literal["emergency", "urgent", "doctor", "self_care", "out_of_scope", "refuse_dose"]
 SAFETY_LABELS: tuple[SafetyLabel, ...] = get_args(SafetyLabel)
@@ -100,9 +95,11 @@ def clean_question(text: object) -> str:
                         f"{MAX_QUESTION_CHARS:,}: shorten it to the essentials")
     if "\x00" in text or text.count("\ufffd") > 2:
         raise QuestionError("unreadable", "the question contains binary data, not text")
-    visible = [c for c in text if not c.isspace()]
-    junk = sum(1 for c in visible
-               if unicodedata.category(c)[0] in "CZ" or unicodedata.category(c) in ("So", "Co"))
+    visible = "".join(text.split())
+    # ASCII needs no Unicode table: only its control characters are junk.
+    junk = sum(1 for c in visible if (c < " " or c == "\x7f") if c.isascii()) + sum(
+        1 for c in visible if not c.isascii() and (
+            unicodedata.category(c)[0] in "CZ" or unicodedata.category(c) in ("So", "Co")))
     letters = sum(1 for c in visible if c.isalpha())
     if junk > max(3, len(visible) // 10) or letters < max(2, len(visible) // 3):
         raise QuestionError("unreadable", "the question does not look like text: type it in words")
@@ -113,438 +110,39 @@ def clean_question(text: object) -> str:
 
 
 # =============================================================================================
-# The general emergencies (general-red-flags.md), as a small pack for the engine's parser
+# Words that look like a red flag and are not one (general-red-flags.md "must NOT trigger")
 # =============================================================================================
 
-#: (finding id, name, lay and clinical synonyms). The parser handles plurals, verb forms,
-#: contractions and misspellings; negation ("no chest pain") and hedges ("signs of a stroke")
-#: suppress a mention. Item numbers refer to general-red-flags.md.
-GENERAL_FINDINGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    # 1. heart attack
-    ("gx_heart_attack", "heart attack", (
-        "having a heart attack", "heart attack", "hart attack", "cardiac arrest", "my heart stopped",
-        "angina not going away", "angina that will not go", "angina spray not working")),
-    ("gx_chest_crushing", "crushing chest pain", (
-        "crushing chest pain", "crushing pain in my chest", "chest feels heavy", "heavy chest",
-        "heaviness in my chest", "elephant sitting on my chest", "elephant on my chest",
-        "squeezing in my chest", "chest is squeezing", "squeezing chest pain",
-        "band around my chest")),
-    ("gx_chest_pressure", "tight chest", (
-        "chest feels tight", "tight chest", "tightness in my chest", "chest tightness",
-        "pressure in my chest", "chest pressure")),
-    ("gx_arm_jaw_pain", "pain spreading to the arm or jaw", (
-        "pain down my left arm", "pain down my arm", "pain going down my arm", "into my left arm",
-        "into my arm", "left arm pain", "arm and jaw", "pain in my jaw", "jaw pain", "jaw ache",
-        "spreading to my jaw", "going into my jaw", "spreads to my arm", "going down my left arm")),
-    # 2. stroke
-    ("gx_stroke", "stroke", (
-        "stroke", "having a stroke", "mini stroke", "mini-stroke", "tia", "transient ischaemic attack")),
-    ("gx_face_droop", "face drooping on one side", (
-        "face drooping", "face droop", "face is drooping", "drooping face", "face has dropped",
-        "face dropped", "one side of my face", "one side of his face", "one side of her face",
-        "face is lopsided", "lopsided face", "crooked mouth", "mouth is crooked", "mouth drooping",
-        "uneven smile", "smile is uneven")),
-    ("gx_one_side_weakness", "sudden weakness on one side", (
-        "can't lift my arm", "cannot lift my arm", "can't lift his arm", "can't lift her arm",
-        "arm went numb", "arm went weak", "arm is weak", "weak arm", "numb down one side",
-        "weakness on one side", "weak on one side", "one side of my body", "one side of his body",
-        "one side of her body", "arm and leg are weak", "arm and leg went weak", "arm is numb",
-        "numb on one side")),
-    ("gx_speech", "slurred speech", (
-        "slurred speech", "slurring", "slurring my words", "slurring his words",
-        "slurring her words", "speech is slurred", "words coming out wrong", "can't find my words",
-        "can't find the words", "talking gibberish", "speaking gibberish", "can't speak properly",
-        "trouble speaking", "difficulty speaking", "can't talk properly", "garbled speech")),
-    ("gx_vision_loss", "sudden loss of vision", (
-        "can't see out of one eye", "cannot see out of one eye", "lost my vision", "lost vision",
-        "vision loss", "went blind", "gone blind", "sudden blindness", "double vision",
-        "curtain over my eye", "curtain coming across my vision", "shadow across my eye",
-        "vision went dark", "vision went black", "lost my sight", "lost eyesight",
-        "sudden blurred vision", "blurred vision suddenly", "shower of floaters")),
-    ("gx_chemical_eye", "chemical in the eye", (
-        "bleach in my eye", "chemical in my eye", "chemical splash in my eye", "acid in my eye",
-        "oven cleaner in my eye", "drain cleaner in my eye", "cement in my eye")),
-    # 3. breathing
-    ("gx_severe_breathless", "severe difficulty breathing", (
-        "can't breathe", "cannot breathe", "can barely breathe", "struggling to breathe",
-        "fighting for breath", "gasping for air", "can't get my words out",
-        "can't speak in full sentences", "can't speak in complete sentences",
-        "can't speak in sentences", "can't finish a sentence", "can only say a few words",
-        "too breathless to talk",
-        "choking", "inhaler is not working", "inhaler not working", "inhaler not helping",
-        "stopped breathing", "not breathing")),
-    ("gx_breathless", "short of breath", (
-        "short of breath", "shortness of breath", "out of breath", "breathless", "breathlessness",
-        "can't catch my breath", "cannot catch my breath", "can't get my breath", "winded",
-        "hard to breathe", "trouble breathing", "difficulty breathing", "struggling for breath")),
-    ("gx_leg_swollen", "a swollen leg", (
-        "leg is swollen", "swollen leg", "leg swelling", "leg has swollen", "leg is puffy",
-        "puffy leg", "calf is swollen", "swollen calf", "thigh is swollen", "swollen thigh")),
-    ("gx_blue_lips", "blue or grey lips", (
-        "blue lips", "lips are blue", "lips going blue", "lips turning blue", "lips turning grey",
-        "lips going grey", "turning blue", "fingers are blue", "face is blue", "cyanosis")),
-    # 4. anaphylaxis
-    ("gx_anaphylaxis", "anaphylaxis", (
-        "anaphylaxis", "anaphylactic", "anaphylactic shock", "anaphalaxis", "anafilaxis",
-        "used my epipen", "used my epi pen", "used an epipen", "severe allergic reaction")),
-    ("gx_airway_swelling", "swelling of the throat, tongue or lips", (
-        "throat closing", "throat is closing", "throat closing up", "throat feels tight",
-        "throat is tight", "throat swelling", "throat is swelling", "swollen throat",
-        "tongue swelling", "tongue is swelling", "swollen tongue", "lips swelling",
-        "lips are swelling", "swollen lips", "face swelling up", "can't swallow", "cannot swallow")),
-    ("gx_allergic_reaction", "allergic reaction", (
-        "allergic reaction", "allergic to", "bee sting", "wasp sting", "stung by", "ate peanuts",
-        "hives all over", "hives everywhere")),
-    # 5-6. sepsis, meningitis
-    ("gx_sepsis", "sepsis", ("sepsis", "septic", "septicaemia", "blood poisoning", "sepsus")),
-    ("gx_mottled", "mottled or blotchy cold skin", (
-        "mottled skin", "skin is mottled", "mottled", "blotchy and cold", "cold and blotchy",
-        "skin is blotchy", "ashen", "feel like i am going to die", "feel like i'm going to die",
-        "going to die")),
-    ("gx_nonblanching_rash", "a rash that does not fade under a glass", (
-        "rash that doesn't fade", "rash doesn't fade", "rash that does not fade",
-        "rash does not fade when pressed", "doesn't fade when i press a glass",
-        "doesn't go away when i press a glass", "glass test", "purple spots",
-        "purple rash", "spots that don't fade", "non blanching rash", "non-blanching rash")),
-    ("gx_stiff_neck", "stiff neck", (
-        "stiff neck", "neck is stiff", "neck stiffness", "can't touch my chin to my chest",
-        "can't bend my neck", "neck stiff")),
-    ("gx_light_hurts", "light hurts the eyes", (
-        "light hurts my eyes", "sensitive to light", "light sensitivity", "photophobia",
-        "can't stand the light", "bright light hurts")),
-    ("gx_meningitis", "meningitis", ("meningitis", "meningitus", "menengitis", "menigitis")),
-    # 7. thunderclap headache
-    ("gx_thunderclap", "worst headache of my life", (
-        "worst headache of my life", "worst headache ever", "worst headache i have ever had",
-        "thunderclap headache", "thunderclap", "explosive headache", "sudden severe headache",
-        "sudden terrible headache", "something popped in my head", "like being hit on the head")),
-    # 8. seizure
-    ("gx_seizure", "seizure", (
-        "convulsing", "seizure won't stop", "shaking and not responding", "siezure",
-        "seizing", "first seizure", "first ever seizure", "had a seizure", "having a seizure")),
-    ("gx_unresponsive", "unconscious or unresponsive", (
-        "unconscious", "unresponsive", "not responding", "won't wake up", "can't wake him",
-        "can't wake her", "can't wake them", "can't be woken", "no pulse", "knocked out",
-        "lost consciousness")),
-    # 10. bleeding
-    ("gx_vomit_blood", "vomiting blood", (
-        "vomiting blood", "vomited blood", "throwing up blood", "threw up blood", "puking blood",
-        "blood in my vomit", "sick with blood", "coffee grounds", "coffee ground vomit",
-        "haematemesis", "hematemesis")),
-    ("gx_melaena", "black tarry stool", (
-        "black tarry stool", "black tarry poo", "black tarry poop", "tarry stool", "tar like poo",
-        "black sticky stool", "black sticky poo", "melena", "melaena", "malena",
-        "pooping lots of blood", "lots of blood from my bottom")),
-    ("gx_heavy_bleeding", "bleeding that will not stop", (
-        "bleeding won't stop", "bleeding will not stop", "can't stop the bleeding",
-        "won't stop bleeding", "spurting blood", "blood is spurting", "blood pouring",
-        "pouring with blood", "soaked through", "bleeding heavily", "heavy bleeding",
-        "losing a lot of blood")),
-    # 11-12. acute abdomen, appendicitis
-    ("gx_belly_pain", "stomach pain", (
-        "stomach pain", "tummy pain", "belly pain", "abdominal pain", "stomach ache", "tummy ache",
-        "bellyache", "pain in my stomach", "pain in my tummy", "pain in my belly", "stomach hurts",
-        "tummy hurts", "belly hurts", "abdomen hurts")),
-    ("gx_rigid_belly", "rigid, very tender belly", (
-        "hard as a board", "stomach is rigid", "belly is rigid", "rigid belly", "rigid stomach",
-        "rigid abdomen", "hurts to touch my stomach", "hurts to touch my tummy",
-        "worst stomach pain", "worst tummy pain", "worst abdominal pain")),
-    ("gx_right_lower_pain", "pain low on the right of the belly", (
-        "lower right tummy", "lower right side of my tummy", "lower right side of my stomach",
-        "lower right abdomen", "bottom right of my tummy", "bottom right of my stomach",
-        "right lower abdomen", "moved to the lower right", "right side of my tummy",
-        "appendix pain", "appendicitis", "apendicitis", "appendisitis")),
-    # 14. pregnancy warning signs
-    ("gx_reduced_fetal_movement", "the baby is moving less", (
-        "baby not moving", "baby is not moving", "baby hasn't moved", "baby has not moved",
-        "baby hasn't kicked", "can't feel the baby move", "can't feel my baby move",
-        "baby moving less", "reduced fetal movements", "reduced movements", "fewer kicks")),
-    ("gx_waters_broke", "waters broken", (
-        "waters broke", "waters have broken", "waters broken", "gush of fluid")),
-    ("gx_visual_disturbance", "blurred vision or flashing lights", (
-        "blurred vision", "blurry vision", "flashing lights", "seeing spots", "seeing stars")),
-    ("gx_sudden_swelling_face_hands", "sudden swelling of the face or hands", (
-        "face is swollen", "swollen face", "hands are swollen", "swollen hands", "puffy face",
-        "face and hands swollen", "face swelled up")),
-    # 15. diabetes
-    ("gx_diabetes_emergency", "diabetic emergency", (
-        "dka", "ketoacidosis", "keto acidosis", "high ketones", "ketones are high",
-        "ketones high", "blood sugar is very high", "blood sugar very low", "sugar is very low",
-        "severe hypo", "having a hypo", "pear drops breath")),
-    ("gx_low_sugar", "low blood sugar", (
-        "low blood sugar", "blood sugar is low", "hypo", "hypoglycaemia", "hypoglycemia")),
-    # 16. suicide and self-harm
-    ("gx_suicidal", "suicidal thoughts", (
-        "want to die", "wanna die", "want to kill myself", "going to kill myself", "kill myself",
-        "killing myself", "kms", "end it all", "end my life", "take my own life",
-        "don't want to be here anymore", "don't want to live", "do not want to live",
-        "better off without me", "better off dead", "suicidal", "suicide", "sucidal",
-        "self harm", "self-harm", "selfharm", "hurt myself", "hurting myself", "harm myself",
-        "cut myself", "cutting myself", "unalive myself", "no reason to live",
-        "take all my pills", "took pills to die", "goodbye note", "i have a plan to die")),
-    # 17. overdose and poisoning
-    ("gx_overdose", "overdose or poisoning", (
-        "overdose", "overdosed", "overdoze", "od'd", "od on", "took too many", "taken too many",
-        "took a whole packet", "took the whole packet", "took a whole bottle", "took the whole bottle",
-        "swallowed bleach", "drank bleach", "swallowed some bleach", "ate some of my pills",
-        "got into my pills", "took all my pills", "swallowed all my pills", "took a bottle of pills",
-        "swallowed a bottle of pills", "swallowed a battery", "button battery", "drank antifreeze",
-        "poisoned", "poisoning", "carbon monoxide", "took extra paracetamol",
-        "taking extra paracetamol")),
-    ("gx_food_poisoning", "food poisoning", (
-        "food poisoning", "poison ivy", "poison oak", "blood poisoning")),
-    # 18. head injury
-    ("gx_head_injury", "head injury", (
-        "hit my head", "hit his head", "hit her head", "banged my head", "banged his head",
-        "banged her head", "head injury", "bumped my head", "fell and hit my head",
-        "concussion", "concusion", "knock on the head", "blow to the head")),
-    # 23. DVT named by the person (clinical-brief section 4: suspected DVT alone = same day)
-    ("gx_clot_leg", "blood clot in the leg", (
-        "blood clot in my leg", "clot in my leg", "clot in my calf", "clot in my thigh",
-        "blood clot in my calf", "blood clot in my thigh", "dvt", "deep vein thrombosis",
-        "thrombosis", "blood clot")),
-    # 21. retention
-    ("gx_urinary_retention", "cannot pass urine at all", (
-        "can't pee at all", "cannot pee at all", "can't wee at all", "nothing comes out",
-        "bladder is bursting", "haven't peed all day", "have not peed all day", "haven't peed since",
-        "haven't been able to pee", "haven't been able to urinate", "unable to urinate",
-        "can't urinate", "cannot urinate", "urinary retention", "urinary retension")),
-    # 24. burns
-    ("gx_serious_burn", "serious burn", (
-        "chemical burn", "electrical burn", "electric shock", "burned my face", "burnt my face",
-        "burned face", "smoke inhalation", "breathed in smoke", "burn is white", "burn is black",
-        "charred skin", "burn bigger than my hand", "burn bigger than his hand",
-        "burn bigger than her hand", "scalded", "scald")),
-    # 25-27. babies and small children
-    ("gx_baby", "baby", ("baby", "newborn", "infant", "week old", "weeks old", "month old",
-                          "months old")),
-    ("gx_sick_child_red", "a very unwell baby or child", (
-        "floppy", "won't wake", "hard to wake", "no wet nappy", "no wet nappies", "no wet diaper",
-        "dry nappy", "dry nappies", "sunken soft spot", "soft spot is sunken", "sunken fontanelle",
-        "bulging soft spot", "soft spot is bulging", "bulging fontanelle", "high pitched cry",
-        "high-pitched cry", "grunting", "green vomit", "won't feed", "not feeding")),
-    # 28-30. confusion, heat, cold
-    ("gx_confused_about", "confused about", (
-        "confused about", "confused by", "am confused whether", "confused as to", "confused what",
-        "confused why", "confused how", "confused if", "confused with", "confused because",
-        "confused on", "confused over", "confused reading", "makes you drowsy",
-        "makes me drowsy", "make you drowsy", "make me drowsy", "cause drowsiness",
-        "causes drowsiness", "drowsy side effect", "non drowsy", "non-drowsy")),
-    # figures of speech that contain an alarm word (general-red-flags.md "must NOT trigger")
-    ("gx_idiom", "figure of speech", (
-        "gave me a heart attack", "give me a heart attack", "nearly had a heart attack",
-        "almost had a heart attack", "nearly gave me a heart attack", "heart attack on a plate",
-        "dying to", "dead tired", "could kill him", "could kill her", "could kill them",
-        "kill for a", "killing it", "killer workout", "laughing so hard i can't breathe",
-        "allergic to my homework", "allergic to mondays", "overdosed on", "swim stroke",
-        "breast stroke", "breaststroke", "back stroke", "golf stroke", "stroke of luck",
-        "stroke the cat", "stroke the dog", "septic tank", "coughing fit", "laughing fit",
-        "have a fit if", "will have a fit", "i'll have a fit")),
-    ("gx_heat_stroke", "heatstroke", (
-        "heat stroke", "heatstroke", "sun stroke", "sunstroke", "stopped sweating",
-        "heat exhaustion won't go", "heat exhaustion not getting better")),
-    ("gx_hypothermia", "hypothermia", (
-        "hypothermia", "hypothermic", "hypothermya", "stopped shivering", "shivering uncontrollably")),
-    # past-tense markers of the patient's own history are handled in the checker, not here.
-)
-
-_LEVEL = TriageLevel
-
-#: (rule id, all, any, any_second, level, message, general-red-flags.md item). Thigh-pack finding ids
-#: (fever, chest_pain, breathlessness, fainting, vomiting, confusion, seizure...) come from the
-#: engine's own parse of the same text.
-_GENERAL_RULE_TABLE: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...],
-                                 TriageLevel, str, int], ...] = (
-    ("gx_heart_attack", (), ("gx_heart_attack",), (), _LEVEL.emergency_ambulance,
-     "A heart attack or cardiac arrest needs an ambulance at once.", 1),
-    ("gx_chest_pain_features", (), ("chest_pain", "gx_chest_pressure", "gx_chest_crushing"),
-     ("gx_arm_jaw_pain", "heavy_sweating", "breathlessness", "gx_breathless",
-      "gx_severe_breathless", "nausea",
-      "vomiting", "fainting", "dizziness_standing", "palpitations"), _LEVEL.emergency_ambulance,
-     "Chest pain or pressure with pain spreading to the arm or jaw, sweating, breathlessness, "
-     "sickness or faintness can be a heart attack.", 1),
-    ("gx_chest_crushing", (), ("gx_chest_crushing",), (), _LEVEL.emergency,
-     "Crushing, heavy or squeezing chest pain can be a heart attack, even when it feels like "
-     "indigestion.", 1),
-    ("gx_chest_tight", (), ("gx_chest_pressure",), (), _LEVEL.consultation_24,
-     "A tight chest should be checked by a doctor today; it is an emergency if it is crushing, "
-     "spreads to the arm or jaw, or comes with sweating or breathlessness.", 1),
-    ("gx_chest_pain_sudden", ("chest_pain",), ("sudden_onset", "severe_pain"), (), _LEVEL.emergency,
-     "Sudden or severe chest pain needs to be checked in an emergency department.", 1),
-    ("gx_chest_pain", ("chest_pain",), (), (), _LEVEL.consultation_24,
-     "New chest pain should be checked by a doctor today; it is an emergency if it is heavy or "
-     "crushing, spreads to the arm or jaw, or comes with sweating or breathlessness.", 1),
-    ("gx_stroke", (), ("gx_stroke", "gx_face_droop", "gx_one_side_weakness", "gx_speech"), (),
-     _LEVEL.emergency_ambulance,
-     "A drooping face, weakness on one side, slurred speech or sudden loss of balance or vision can "
-     "be a stroke, even if it goes away: every minute counts.", 2),
-    ("gx_vision_loss", (), ("gx_vision_loss",), (), _LEVEL.emergency,
-     "Sudden loss of vision, double vision or a curtain across the sight is an eye or stroke "
-     "emergency.", 19),
-    ("gx_chemical_eye", (), ("gx_chemical_eye",), (), _LEVEL.emergency,
-     "A chemical in the eye: rinse it with plenty of clean running water for at least 15 minutes, "
-     "then get emergency care.", 19),
-    ("gx_breathing", (), ("gx_severe_breathless", "gx_blue_lips"), (), _LEVEL.emergency_ambulance,
-     "Severe difficulty breathing, being unable to speak in sentences or blue or grey lips needs an "
-     "ambulance.", 3),
-    ("gx_breathless_sudden", (), ("breathlessness", "gx_breathless"),
-     ("sudden_onset", "chest_pain", "coughing_blood", "fainting"), _LEVEL.emergency,
-     "Sudden breathlessness, or breathlessness with chest pain, coughing blood or fainting, needs "
-     "emergency care.", 3),
-    ("gx_breathless", (), ("breathlessness", "gx_breathless"), (), _LEVEL.consultation,
-     "New or worsening breathlessness should be checked by a doctor.", 3),
-    ("gx_anaphylaxis", (), ("gx_anaphylaxis", "gx_airway_swelling"), (), _LEVEL.emergency_ambulance,
-     "Swelling of the throat, tongue or lips, or a severe allergic reaction, can block the airway: "
-     "use an adrenaline auto-injector if there is one and call an ambulance.", 4),
-    ("gx_allergy_breathing", ("gx_allergic_reaction",), ("breathlessness", "gx_breathless", "fainting",
-                                                         "dizziness_standing"), (),
-     _LEVEL.emergency_ambulance,
-     "An allergic reaction with breathing trouble or faintness can be anaphylaxis.", 4),
-    ("gx_sepsis", (), ("gx_sepsis",), (), _LEVEL.emergency,
-     "Possible sepsis (an infection affecting the whole body) needs emergency care.", 5),
-    ("gx_sepsis_signs", (), ("fever", "chills_shaking", "gx_sepsis"),
-     ("gx_mottled", "confusion", "gx_severe_breathless", "gx_urinary_retention"),
-     _LEVEL.emergency_ambulance,
-     "An infection or fever with mottled skin, new confusion, severe breathlessness or no urine can "
-     "be sepsis.", 5),
-    ("gx_meningitis_rash", (), ("gx_nonblanching_rash",), (), _LEVEL.emergency_ambulance,
-     "A rash that does not fade when a glass is pressed on it can be meningitis or blood poisoning.", 6),
-    ("gx_meningitis_signs", (), ("fever", "headache", "vomiting"), ("gx_stiff_neck", "gx_light_hurts"),
-     _LEVEL.emergency_ambulance,
-     "Fever, headache or vomiting with a stiff neck or a dislike of bright light can be meningitis.", 6),
-    ("gx_meningitis", (), ("gx_meningitis",), (), _LEVEL.emergency,
-     "Suspected meningitis is an emergency.", 6),
-    ("gx_thunderclap", (), ("gx_thunderclap",), (), _LEVEL.emergency_ambulance,
-     "A sudden, severe 'worst ever' headache can be bleeding in the brain.", 7),
-    ("gx_headache_sudden", ("headache", "sudden_onset", "severe_pain"), (), (), _LEVEL.emergency,
-     "A sudden, severe headache needs emergency assessment.", 7),
-    ("gx_seizure", (), ("seizure", "gx_seizure"), (), _LEVEL.emergency_ambulance,
-     "A seizure (fit) in someone without known epilepsy, or one lasting more than 5 minutes, needs "
-     "an ambulance.", 8),
-    ("gx_unresponsive", (), ("gx_unresponsive",), (), _LEVEL.emergency_ambulance,
-     "Someone who is unconscious, unresponsive or not breathing normally needs an ambulance.", 8),
-    ("gx_faint_cardiac", ("fainting",), ("chest_pain", "palpitations", "breathlessness", "gx_breathless",
-                                         "during_exercise"), (), _LEVEL.emergency_ambulance,
-     "Fainting with chest pain, a racing heart, breathlessness or during exercise can come from "
-     "the heart.", 9),
-    ("gx_faint", ("fainting",), (), (), _LEVEL.consultation_24,
-     "A faint should be checked by a doctor today.", 9),
-    ("gx_gi_bleed", (), ("gx_vomit_blood", "gx_melaena"), (), _LEVEL.emergency,
-     "Vomiting blood, or black, sticky, tar-like stool, can be bleeding in the gut.", 10),
-    ("gx_bleeding", (), ("gx_heavy_bleeding",), (), _LEVEL.emergency_ambulance,
-     "Bleeding that will not stop with firm pressure needs an ambulance.", 10),
-    ("gx_acute_abdomen", (), ("gx_rigid_belly",), (), _LEVEL.emergency,
-     "Severe belly pain, or a belly that is rigid or very painful to touch, needs emergency care.", 11),
-    ("gx_belly_severe", ("gx_belly_pain",), ("severe_pain",), (), _LEVEL.emergency,
-     "Severe belly pain needs emergency care.", 11),
-    ("gx_belly_pain", ("gx_belly_pain",), ("vomiting", "fever", "constant_pain"), (),
-     _LEVEL.consultation_24,
-     "Belly pain with vomiting or fever, or that is constant and getting worse, should be seen "
-     "by a doctor today.", 11),
-    ("gx_appendicitis", ("gx_right_lower_pain",), ("fever", "vomiting", "nausea", "severe_pain",
-                                                   "constant_pain", "worse_cough_strain"), (),
-     _LEVEL.emergency,
-     "Pain low on the right of the belly with sickness, fever or pain on walking or coughing can be "
-     "appendicitis.", 12),
-    ("gx_fetal_movements", (), ("gx_reduced_fetal_movement",), (), _LEVEL.emergency,
-     "A baby moving less than usual in pregnancy needs a same-day check at the maternity unit.", 14),
-    ("gx_preeclampsia", ("pregnant",), ("gx_visual_disturbance", "gx_sudden_swelling_face_hands"),
-     ("headache", "gx_visual_disturbance", "pain_lower_abdomen", "vomiting"), _LEVEL.emergency,
-     "In pregnancy, a bad headache, blurred vision or flashing lights, or sudden swelling of the "
-     "face or hands can be pre-eclampsia.", 14),
-    ("gx_pregnancy_waters", ("pregnant", "gx_waters_broke"), (), (), _LEVEL.emergency,
-     "Waters breaking in pregnancy: call the maternity unit now.", 14),
-    ("gx_diabetes", (), ("gx_diabetes_emergency",), (), _LEVEL.emergency,
-     "Very high blood sugar with ketones, or a severe hypo, is a diabetic emergency.", 15),
-    ("gx_diabetes_vomiting", ("diabetes",), ("vomiting", "unable_keep_fluids_down", "confusion"), (),
-     _LEVEL.emergency,
-     "Someone with diabetes who is vomiting, cannot keep fluids down or is confused may have a "
-     "diabetic emergency.", 15),
-    ("gx_hypo_severe", ("gx_low_sugar",), ("confusion", "seizure", "gx_seizure", "fainting",
-                                           "gx_unresponsive"), (), _LEVEL.emergency_ambulance,
-     "Low blood sugar with confusion, a fit or unconsciousness needs an ambulance.", 15),
-    ("gx_suicidal", (), ("gx_suicidal",), (), _LEVEL.emergency,
-     "Thoughts of suicide or self-harm: you do not have to face this alone.", 16),
-    ("gx_overdose", (), ("gx_overdose",), (), _LEVEL.emergency,
-     "A possible overdose or poisoning needs emergency care even if the person feels fine: some "
-     "poisons, paracetamol among them, do harm hours or days later.", 17),
-    ("gx_head_injury_signs", ("gx_head_injury",), ("vomiting", "confusion", "seizure", "fainting",
-                                                   "gx_seizure", "gx_unresponsive", "headache",
-                                                   "gx_vision_loss"), (), _LEVEL.emergency,
-     "A head injury followed by vomiting, drowsiness, confusion, a fit, a worsening headache or "
-     "having been knocked out needs emergency care.", 18),
-    ("gx_leg_and_breath", (), ("leg_swelling_one_side", "pain_whole_leg", "gx_leg_swollen",
-                               "gx_clot_leg"),
-     ("breathlessness", "gx_breathless", "chest_pain", "coughing_blood", "fainting"),
-     _LEVEL.emergency_ambulance,
-     "A swollen or painful leg with breathlessness, chest pain, coughing blood or fainting can be a "
-     "clot that has travelled to the lungs.", 23),
-    ("gx_clot_leg", (), ("gx_clot_leg",), (), _LEVEL.consultation_24,
-     "A suspected blood clot in the leg (DVT) needs a doctor's check today; call an ambulance if "
-     "you become breathless, have chest pain, cough blood or faint.", 23),
-    ("gx_retention", (), ("gx_urinary_retention",), (), _LEVEL.emergency,
-     "Being unable to pass urine with a full, painful bladder needs emergency care.", 21),
-    ("gx_burn", (), ("gx_serious_burn",), (), _LEVEL.emergency,
-     "Large, deep, chemical or electrical burns, and burns to the face, hands, feet or genitals, "
-     "need emergency care. Cool the burn under cool running water for 20 minutes.", 24),
-    ("gx_baby_red", (), ("gx_sick_child_red",), (), _LEVEL.emergency,
-     "A baby or child who is floppy, hard to wake, not feeding, has no wet nappies, a sunken or "
-     "bulging soft spot or a high-pitched cry needs emergency care.", 27),
-    ("gx_confusion", ("confusion",), (), (), _LEVEL.emergency,
-     "New confusion or unusual drowsiness needs emergency assessment.", 28),
-    ("gx_heat_stroke", (), ("gx_heat_stroke",), (), _LEVEL.emergency_ambulance,
-     "Heatstroke is an emergency: move the person somewhere cool and cool them while waiting.", 29),
-    ("gx_hypothermia", (), ("gx_hypothermia",), (), _LEVEL.emergency_ambulance,
-     "Suspected hypothermia needs an ambulance: warm the person gently, no hot bath.", 30),
-)
-#: Babies under 3 months with a temperature of 38 C or more (item 26): an age-limited rule.
-_INFANT_FEVER = ("gx_infant_fever", ("fever",), (), (), _LEVEL.emergency,
-                 "A baby under 3 months with a temperature of 38 C (100.4 F) or more needs to be "
-                 "seen urgently, however well they look.", 26)
+#: Figures of speech and look-alikes. They are masked (replaced by spaces, so offsets stay valid)
+#: before the knowledge base's parser reads the text: "this hill gave me a heart attack" reports no
+#: heart attack, "a septic tank" no sepsis, "breast stroke" no stroke. These are not red-flag
+#: rules; the rules and their synonyms come from the loaded packs.
+_FIGURES_OF_SPEECH = re.compile(
+    r"\b(?:gave|give|giving|nearly\s+gave|almost\s+gave)\s+(?:me|him|her|us|them|everyone)\s+a\s+"
+    r"heart\s+attack\b|\b(?:nearly|almost)\s+had\s+a\s+heart\s+attack\b|\bheart\s+attack\s+on\s+a\s+plate\b"
+    r"|\bdying\s+(?:to|for)\b|\bdead\s+(?:tired|on\s+my\s+feet)\b|\bcould\s+kill\s+(?:him|her|them|you)\b"
+    r"|\bkill\s+for\s+a\b|\bkilling\s+it\b|\bkiller\s+workout\b"
+    r"|\blaughing\s+so\s+(?:hard|much)\s+(?:that\s+)?i\s+(?:can'?t|cannot|couldn'?t)\s+breathe?\b"
+    r"|\ballergic\s+to\s+(?:my\s+)?(?:homework|mondays?|work|exercise|mornings?)\b"
+    r"|\boverdosed\s+on\s+(?:chocolate|sugar|coffee|netflix|tv|sun)\w*"
+    r"|\b(?:swim(?:ming)?|breast|back|golf|tennis)\s*stroke\b|\bstroke\s+of\s+(?:luck|genius)\b"
+    r"|\bstroke\s+(?:the|my|his|her)\s+(?:cat|dog|hair|beard)\b|\bseptic\s+tank\b"
+    r"|\b(?:laughing|giggling)\s+fit\b|\b(?:have|having|throw|had)\s+a\s+(?:hissy\s+)?fit\s+(?:if|when|about|over)\b"
+    r"|\b(?:will|i'?ll|would)\s+have\s+a\s+fit\b|\bpoison\s+(?:ivy|oak|sumac)\b",
+    re.I)
+#: "Confused" and "drowsy" used about a leaflet or a medicine's label, not about a person's state.
+_CONFUSED_ABOUT = re.compile(
+    r"\bconfus(?:ed|ing)\s+(?:about|by|as\s+to|whether|what|why|how|if|with|because|on|over|"
+    r"reading)\b|\b(?:makes?|made|making)\s+(?:you|me|people|him|her)\s+drowsy\b"
+    r"|\bcauses?\s+drowsiness\b|\bdrowsy\s+side[- ]effects?\b|\bnon[- ]?drowsy\b",
+    re.I)
 
 
-def _general_rules() -> tuple[RedFlagRule, ...]:
-    rules = [
-        RedFlagRule(id=rid, all=list(a), any=list(b), any_second=list(c), level=level,
-                    message=message, source=[f"GRF{item}"])
-        for rid, a, b, c, level, message, item in _GENERAL_RULE_TABLE
-    ]
-    rid, a, b, c, level, message, item = _INFANT_FEVER
-    rules.append(RedFlagRule(id=rid, all=list(a), any=list(b), any_second=list(c), level=level,
-                             message=message, source=[f"GRF{item}"], max_age=0.25))
-    return tuple(rules)
-
-
-GENERAL_RULES: tuple[RedFlagRule, ...] = _general_rules()
-
-
-#: A finding that is never matched: its description carries the words of the base knowledge base,
-#: so the parser's spelling correction knows them ("stone" is not a misspelt "stroke").
-KNOWN_WORDS_FINDING = "gx_known_words"
-
-
-def general_knowledge_base(base: KnowledgeBase | None = None) -> KnowledgeBase:
-    """The general emergencies as a findings-only knowledge base for :class:`TextParser`.
-
-    ``base`` (the engine's knowledge base) lends its vocabulary to the spelling correction.
-    """
-    findings = {
-        fid: Finding(id=fid, kind=FindingKind.symptom, name=name,
-                     question=f"Do you have {name}?", synonyms=list(synonyms),
-                     background=Probability(value=0.01, estimate="general_red_flag"))
-        for fid, name, synonyms in GENERAL_FINDINGS
-    }
-    if base is not None:
-        words: set[str] = set()
-        for finding in base.findings.values():
-            for phrase in (finding.name, *finding.synonyms):
-                words.update(re.findall(r"[a-z]+", phrase.lower()))
-        findings[KNOWN_WORDS_FINDING] = Finding(
-            id=KNOWN_WORDS_FINDING, kind=FindingKind.symptom, name="gx known words vocabulary",
-            question="Not asked: vocabulary only.", description=" ".join(sorted(words)),
-            background=Probability(value=0.01, estimate="general_red_flag"))
-    conditions = dict(base.conditions) if base is not None else {}
-    return KnowledgeBase(findings=findings, conditions=conditions, red_flags=list(GENERAL_RULES))
+def mask_look_alikes(text: str) -> str:
+    """The text with figures of speech and "confused about the leaflet" blanked out (same length)."""
+    def blank(match: re.Match[str]) -> str:
+        return " " * len(match.group(0))
+    return _CONFUSED_ABOUT.sub(blank, _FIGURES_OF_SPEECH.sub(blank, text))
 
 
 # =============================================================================================
@@ -856,6 +454,49 @@ _NOW = re.compile(
     r"started|is|are|am|has\s+been|have\s+been)\b", re.I)
 
 
+#: Asking for information or self-help about a complaint ("what foods help cramps?", "is magnesium
+#: any good for cramps?", "how long does a pulled groin take to heal?"), as opposed to asking what
+#: one's own symptoms mean (:data:`_ASSESSMENT_REQUEST`).
+_INFORMATION_REQUEST = re.compile(
+    r"\bwhat\s+(?:foods?|drinks?|exercises?|stretch(?:es|ing)?|vitamins?|minerals?|supplements?|"
+    r"remed(?:y|ies)|home\s+remed(?:y|ies)|helps?|works?|can\s+(?:i|you|we)\s+(?:do|take|eat|drink|"
+    r"use|try)|should\s+i\s+(?:eat|drink|do|avoid|try))\b"
+    r"|\b(?:best|good|safe|gentle)\s+(?:stretch(?:es)?|exercises?|foods?|drinks?|ways?|remed(?:y|ies)|"
+    r"things?)\b"
+    r"|\bhow\s+(?:do|can|should)\s+(?:i|you|we)\s+(?:\w+\s+)?(?:stretch|prevent|stop|avoid|treat|ease|"
+    r"relieve|reduce|help|get\s+rid|cut\s+down|strengthen|warm\s+up|look\s+after)\b"
+    r"|\bhow\s+to\s+(?:stretch|prevent|stop|avoid|treat|ease|relieve|reduce|get\s+rid)\b"
+    r"|\bhow\s+long\s+(?:does|do|will|should|can|is)\b[^.?!]{0,60}?\b(?:heal|last|recover\w*|"
+    r"take|get\s+better)\b"
+    r"|\bwhy\s+do(?:es)?\s+(?:i|we|people|you|my\s+\w+)\s+(?:\w+\s+){0,2}?(?:get|getting|have|"
+    r"cramp|cramps|ache|hurt)\b"
+    r"|\b(?:is|are)\s+(?:it|\w+(?:\s+\w+)?)\s+(?:any\s+)?(?:good|ok|okay|alright|safe|helpful|bad|"
+    r"effective|useful|worth\s+it|a\s+good\s+idea)\b"
+    r"|\b(?:does|do|can|will|would)\s+(?:\w+\s+){1,4}?(?:help|work|prevent|stop|ease|relieve|"
+    r"reduce|cause)\b"
+    r"|\bcan\s+i\s+(?:still\s+)?(?:take|drink|eat|use|try|do|keep|go|exercise|run|swim|play|train|"
+    r"stretch|work\s+out)\b"
+    r"|\b(?:is|are)\s+(?:\w+\s+){1,4}?(?:an?\s+)?(?:signs?|symptoms?|side[- ]effects?|causes?)\s+of\b"
+    r"|\bwhat\s+(?:causes|triggers|brings\s+on)\b|\bor\s+is\s+(?:that|it|this)\s+a\s+myth\b",
+    re.I)
+#: Asking what one's own symptoms mean or what to do about them: the triage stands.
+_ASSESSMENT_REQUEST = re.compile(
+    r"\bwhat\s+(?:is|could|might|would)\s+(?:it|this|that)\b|\bwhat\s+(?:could|might)\s+(?:be\s+)?"
+    r"(?:causing|wrong)\b|\bwhat'?s\s+(?:wrong|going\s+on|this|that|happening|causing)\b"
+    r"|\b(?:could|can|might|may)\s+(?:it|this|that|these)\s+be\b"
+    r"|\bis\s+(?:it|this|that)\s+(?:serious|normal|dangerous|bad|worrying|something|cancer|an?\s+(?!myth\b)\w+)\b"
+    r"|\bshould\s+i\s+(?:be\s+)?(?:worried|worry|concerned|see|go|get|call|visit|ring)\b"
+    r"|\bdo\s+i\s+need\b|\bam\s+i\s+(?:ok|okay|ill|sick|dying)\b|\bwhy\s+(?:is|are|am|has|have)\s+"
+    r"(?:my|i)\b|\bwhat\s+do\s+i\s+have\b",
+    re.I)
+
+
+def is_information_request(text: str) -> bool:
+    """Does the question ask for information or self-help rather than what the symptoms mean?"""
+    return _INFORMATION_REQUEST.search(text) is not None \
+        and _ASSESSMENT_REQUEST.search(text) is None
+
+
 def is_educational(text: str) -> bool:
     """A general, hypothetical or professional question rather than a person describing symptoms."""
     if not _EDUCATIONAL.search(text):
@@ -936,26 +577,34 @@ def label_of_level(level: TriageLevel) -> SafetyLabel:
 
 
 class SafetyChecker:
-    """Labels questions with the engine's parser and rules plus the general emergencies.
+    """Labels questions with the engine's own parser, red-flag rules and Bayes triage.
 
-    Build once (compiling the general pack's vocabulary takes a fraction of a second); thread-safe.
+    Every red flag comes from the loaded knowledge-base packs (their rules and synonyms): with the
+    general pack loaded, the general emergencies are found; with the thigh-and-groin pack alone,
+    only its own. Build once; thread-safe.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._general_kb = general_knowledge_base(engine.kb)
-        self._general = TextParser(self._general_kb)
+        kb = engine.kb
         self._history_kinds = frozenset(
-            f.id for f in engine.kb.findings.values()
+            f.id for f in kb.findings.values()
             if f.kind in (FindingKind.history, FindingKind.risk_factor))
+        # What someone complains of: a symptom or sign, not a qualifier ("since yesterday") or an
+        # exposure ("I play football").
+        self._complaints = frozenset(
+            f.id for f in kb.findings.values()
+            if f.kind in (FindingKind.symptom, FindingKind.sign)) - _QUALIFIERS
         words: set[str] = set()
-        for condition in engine.kb.conditions.values():
+        names: set[str] = set()
+        for condition in kb.conditions.values():
             for name in (condition.name, condition.lay_name or ""):
                 words.update(w for w in re.findall(r"[a-z]+", name.lower()) if len(w) >= 6)
-        words.update(w for _, name, synonyms in GENERAL_FINDINGS if not name.startswith(
-            ("figure", "confused", "baby", "gx ")) for phrase in (name, *synonyms)
-            for w in re.findall(r"[a-z]+", phrase.lower()) if len(w) >= 7)
+                names.update(_name_forms(name))
         self._condition_words = frozenset(words - _NOT_MEDICAL)
+        self._condition_names = frozenset(n for n in names if len(n) >= 4)
+        self._crisis_findings = CRISIS_FINDINGS & set(kb.findings)
+        self._overdose_finding = OVERDOSE_FINDING if OVERDOSE_FINDING in kb.findings else None
 
     def assess(self, question: str, history: Sequence[str] = ()) -> SafetyAssessment:
         """The safety label of ``question``, read together with earlier questions of the session.
@@ -969,68 +618,51 @@ class SafetyChecker:
         injection = injection_phrases(text)
         dose = dose_request(text)
         educational = is_educational(text)
+        # The question without instructions to the assistant (only re-read when it has some).
+        asked = (strip_injection(text) or text) if injection else text
+        information = is_information_request(asked)
 
-        context = _clause_breaks(context)
-        engine_parse = self.engine.parse(context)
-        general_parse = self._general.parse(context)
-        engine_present, past = self._current(engine_parse, context, self._history_kinds)
-        general_present, general_past = self._current(general_parse, context, frozenset())
-        general_present = [f for f in general_present
-                           if f not in _CONDITION_NAMES or not _only_as_topic(general_parse, context, f)]
-        markers = set(general_parse.present) & _MARKER_FINDINGS
-        general_present = [f for f in general_present if f not in _MARKER_FINDINGS]
-        if "gx_confused_about" in markers:
-            engine_present = [f for f in engine_present if f != "confusion"
-                              or self._confusion_stands(engine_parse, general_parse)]
-        past += general_past
+        context = _clause_breaks(mask_look_alikes(context))
+        parsed = self.engine.parse(context)
+        present, past = self._current(parsed, context, self._history_kinds)
+        present = [f for f in present if not self._only_named_as_topic(parsed, context, f)]
         # Someone else's symptoms happening now count ("my dad is suddenly confused"); their
         # history does not ("my dad had a stroke in 2015").
         third_party: list[str] = []
-        neutral = _neutralise_relatives(context)
-        if neutral != context:
-            for parsed, known in ((self.engine.parse(neutral), engine_present),
-                                  (self._general.parse(neutral), general_present)):
-                for finding in parsed.present:
-                    if finding in known or finding in _MARKER_FINDINGS or finding in past:
-                        continue
-                    mentions = [m for m in parsed.mentions if m.finding_id == finding and m.present]
-                    if any(_third_party_now(neutral, m) for m in mentions):
-                        known.append(finding)
-                        third_party.append(finding)
-        absent = tuple(engine_parse.absent) + tuple(
-            f for f in general_parse.absent if f.startswith("gx_"))
-        age = engine_parse.age if engine_parse.age is not None else general_parse.age
-        sex = engine_parse.sex or general_parse.sex
+        neutral = _relative_sentences(context)
+        if neutral:
+            other = self.engine.parse(neutral)
+            for finding in other.present:
+                if finding in present or finding in past:
+                    continue
+                mentions = [m for m in other.mentions if m.finding_id == finding and m.present]
+                if any(_third_party_now(neutral, m) for m in mentions) \
+                        and not self._only_named_as_topic(other, neutral, finding):
+                    present.append(finding)
+                    third_party.append(finding)
+        # Ten or more tablets at once is an overdose, whatever words carry it ("I took 30
+        # paracetamol"): a quantity the synonyms cannot list. It feeds the pack's own finding.
+        overdose = _OVERDOSE_COUNT.search(context)
+        if overdose and int(overdose.group("n")) >= 10 and not educational \
+                and self._overdose_finding is not None and self._overdose_finding not in present:
+            present.append(self._overdose_finding)
+        absent = tuple(parsed.absent)
+        age, sex = parsed.age, parsed.sex
 
         flags: list[Flag] = []
         level: TriageLevel | None = None
         conditions: tuple[LikelyCondition, ...] = ()
-        if any(f not in _MODIFIERS for f in engine_present):
-            level, engine_flags, conditions = self._triage(engine_present, engine_parse.absent,
-                                                           age, sex)
-            flags += engine_flags
-        present_all = set(engine_present) | set(general_present)
-        for rule in GENERAL_RULES:
-            if rule_applies_to(rule, age if age is not None else DEFAULT_AGE, sex or "female") \
-                    and rule_fires(rule, present_all):
-                flags.append(Flag(rule.id, rule.level, rule.message,
-                                  tuple(f for f in rule.findings if f in present_all),
-                                  tuple(rule.source), "general"))
-        overdose = _OVERDOSE_COUNT.search(context)
-        if overdose and int(overdose.group("n")) >= 10 and not educational:
-            flags.append(Flag("gx_overdose_count", TriageLevel.emergency,
-                              "Taking this many tablets at once can be an overdose: get emergency "
-                              "care now, even if you feel fine.", (), ("GRF17",), "general"))
+        if any(f not in _MODIFIERS for f in present):
+            complaint = any(f in self._complaints for f in present)
+            level, flags, conditions = self._triage(present, parsed.absent, age, sex,
+                                                    bayes=complaint)
         flags.sort(key=lambda f: -f.level.rank)
         flags = _dedupe_flags(flags)
         rule_level = flags[0].level if flags else None
-        if rule_level is not None and (level is None or rule_level.rank > level.rank):
-            level = rule_level
 
-        crisis = any(f.id == "gx_suicidal" for f in flags)
+        crisis = any(set(f.findings) & self._crisis_findings for f in flags)
         quinine = mentions_quinine(context)
-        asked = strip_injection(text) or text
-        health = bool(present_all) or bool(past) or bool(engine_parse.absent) or dose is not None \
+        health = bool(present) or bool(past) or bool(parsed.absent) or dose is not None \
             or _HEALTH_WORDS.search(asked) is not None or self._names_condition(asked) \
             or _MEDICAL_MORPHOLOGY.search(asked) is not None \
             or _MEDICATION_TALK.search(asked) is not None \
@@ -1044,6 +676,13 @@ class SafetyChecker:
             reasons.append("educational or hypothetical question: emergency advice given as "
                            "information, no alarm")
             emergency_now = False
+        # An information request ("what foods help my cramps?") is answered with information and
+        # a safety net. The Bayes decision on one or two volunteered findings may ask for a
+        # routine appointment; that alone does not make it a consultation. Red flags still count,
+        # and so do a Bayes decision for same-day care and a complaint that has lasted for weeks.
+        information_only = information and level is not None \
+            and level.rank <= TriageLevel.consultation.rank and PERSISTENT not in present \
+            and (rule_level is None or rule_level.rank < TriageLevel.consultation.rank)
         if emergency_now:
             label = "emergency"
             reasons.append(f"red flag: {flags[0].id}" if flags else "triage: emergency")
@@ -1055,13 +694,14 @@ class SafetyChecker:
             label = "out_of_scope"
             reasons.append("not a health question" if not health else
                            "asks for something other than health information")
-        elif level is not None and not educational:
+        elif level is not None and not educational and not information_only:
             label = label_of_level(level)
             reasons.append(f"triage of the described symptoms: {level.value}")
         else:
             label = "self_care"
-            reasons.append("information question" if not present_all
-                           else "educational question")
+            reasons.append("educational question" if educational
+                           else "information request; no red flag, no same-day triage"
+                           if information_only else "information question")
         if third_party:
             reasons.append("symptoms of another person, happening now: " + ", ".join(third_party))
         if injection:
@@ -1071,12 +711,26 @@ class SafetyChecker:
                                      if c.guide is not None and c.probability >= 0.05))
         concern = self._concern(conditions, label) if not educational else None
         return SafetyAssessment(
-            label=label, level=level, flags=tuple(flags), present=tuple(sorted(present_all)),
+            label=label, level=level, flags=tuple(flags), present=tuple(sorted(set(present))),
             absent=absent, past=tuple(past), conditions=conditions, educational=educational,
             injection=injection, dose=dose, crisis=crisis and label == "emergency",
             quinine=quinine, health=health, reasons=tuple(reasons), age=age, sex=sex,
             guides=guides, concern=concern, off_topic=off_topic,
         )
+
+    def _only_named_as_topic(self, parsed: ParsedText, text: str, finding: str) -> bool:
+        """"Can an abscess cause a heart attack?" names a condition as the topic of a question; it
+        reports none. True when every mention of ``finding`` is a condition's name used so."""
+        mentions = [m for m in parsed.mentions if m.finding_id == finding and m.present]
+        if not mentions:
+            return False
+        for m in mentions:
+            said = " ".join(re.findall(r"[a-z]+", text[m.start:m.end].lower()))
+            said = re.sub(r"^(?:an?|the|my|his|her|having\s+an?)\s+", "", said)
+            if said not in self._condition_names \
+                    or not _TOPIC_BEFORE.search(text[max(0, m.start - 40):m.start]):
+                return False
+        return True
 
     def _concern(self, conditions: Sequence[LikelyCondition],
                  label: SafetyLabel) -> LikelyCondition | None:
@@ -1100,39 +754,44 @@ class SafetyChecker:
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
-    def _confusion_stands(engine_parse: ParsedText, general_parse: ParsedText) -> bool:
-        """'confused about my tablets' is no confusion: keep it only if mentioned elsewhere too."""
-        about = [m for m in general_parse.mentions if m.finding_id == "gx_confused_about"]
-        for m in engine_parse.mentions:
-            if m.finding_id == "confusion" and m.present and not any(
-                    a.start <= m.start < a.end or m.start <= a.start < m.end for a in about):
-                return True
-        return False
-
-    @staticmethod
     def _current(parsed: ParsedText, text: str,
                  history_kinds: frozenset[str]) -> tuple[list[str], list[str]]:
-        """Present findings, minus those mentioned only in sentences about the past."""
+        """Present findings, minus those mentioned only as the past: in sentences about the past,
+        or inside a longer phrase of a history finding ("I *had a heart attack*" is a history of
+        heart disease, not a heart attack now)."""
         current: list[str] = []
         past: list[str] = []
+        history_spans = [(m.start, m.end) for m in parsed.mentions
+                         if m.present and m.finding_id in history_kinds]
         for finding in parsed.present:
             if finding in history_kinds:
                 current.append(finding)
                 continue
             mentions = [m for m in parsed.mentions if m.finding_id == finding and m.present]
-            if mentions and all(_in_past_sentence(text, m) for m in mentions):
+            if mentions and all(_in_past_sentence(text, m) or any(
+                    start <= m.start and m.end <= end
+                    and _HAD.search(text[max(0, start - 12):end]) is not None
+                    for start, end in history_spans) for m in mentions):
                 past.append(finding)
             else:
                 current.append(finding)
         return current, past
 
     def _triage(self, present: Sequence[str], absent: Sequence[str], age: float | None,
-                sex: str | None) -> tuple[TriageLevel, list[Flag], tuple[LikelyCondition, ...]]:
-        """The engine's triage (red flags + Bayes loss); an unknown sex tries both, keeps the worst."""
+                sex: str | None, *, bayes: bool = True
+                ) -> tuple[TriageLevel | None, list[Flag], tuple[LikelyCondition, ...]]:
+        """The engine's triage (red flags + Bayes loss); an unknown sex tries both, keeps the worst.
+
+        What the person volunteers is their opening complaint, as in an interview (``Engine.start``).
+        Without a symptom (``bayes`` false: only exposures or history, "I play football") the
+        red-flag rules alone decide, and no rule means no level.
+        """
         model = self.engine.model
         known = set(model.finding_index)
-        evidence = Evidence.of(present=[f for f in present if f in known],
-                               absent=[f for f in absent if f in known and f not in present])
+        volunteered = list(dict.fromkeys(f for f in present if f in known))
+        evidence = Evidence.of(present=volunteered,
+                               absent=[f for f in absent if f in known and f not in present],
+                               complaint=[f for f in volunteered if f in self._complaints])
         use_age = age if age is not None else DEFAULT_AGE
         best: tuple[int, list[Flag], tuple[LikelyCondition, ...]] | None = None
         for use_sex in ((sex,) if sex else ("female", "male")):
@@ -1153,6 +812,9 @@ class SafetyChecker:
                 seen = {f.id for f in best[1]}
                 best[1].extend(f for f in flags if f.id not in seen)
         assert best is not None
+        if not bayes:
+            floor = max((f.level.rank for f in best[1]), default=None)
+            return (TRIAGE_LEVELS[floor] if floor is not None else None), best[1], best[2]
         return TRIAGE_LEVELS[best[0]], best[1], best[2]
 
 
@@ -1160,8 +822,10 @@ class SafetyChecker:
 _MODIFIERS = frozenset({"duration_hours", "duration_days", "duration_weeks", "sudden_onset",
                         "gradual_onset", "episode_seconds_to_minutes", "recurrent_episodes",
                         "constant_pain", "pain_at_rest", "occurs_at_night", "duration", "onset"})
-#: General findings that only block or mark (never a symptom of their own).
-_MARKER_FINDINGS = frozenset({"gx_idiom", "gx_confused_about", "gx_known_words", "gx_food_poisoning"})
+#: Qualifiers of a complaint that are no complaint of their own ("since yesterday", "sudden").
+_QUALIFIERS = frozenset({"duration_hours", "duration_days", "duration_weeks", "sudden_onset",
+                         "gradual_onset", "episode_seconds_to_minutes", "recurrent_episodes",
+                         "duration", "onset"})
 #: Words of condition names too common to make a text a health question.
 _NOT_MEDICAL = frozenset({"before", "around", "coming", "during", "little", "without", "another",
                           "sitting", "speaking", "talking", "working", "moving", "ground",
@@ -1182,25 +846,30 @@ _THIRD_NOW = re.compile(
 _CLAUSE_BREAK = re.compile(r",(?=\s+(?:just|only|apart\s+from|except|other\s+than)\b)", re.I)
 
 
-#: General findings that are names of conditions: "can an abscess cause a heart attack?" asks about
-#: the condition, it does not report one.
-_CONDITION_NAMES = frozenset({
-    "gx_heart_attack", "gx_stroke", "gx_meningitis", "gx_sepsis", "gx_overdose", "gx_anaphylaxis",
-    "gx_clot_leg", "gx_diabetes_emergency", "gx_heat_stroke", "gx_hypothermia",
-    "gx_right_lower_pain", "gx_suicidal"})
+#: Findings of the general pack that mean a crisis (suicidal thoughts, a plan, self-harm): the
+#: answer opens with the crisis lines rather than the ambulance message.
+CRISIS_FINDINGS = frozenset({"suicidal_thoughts", "suicide_plan_intent", "self_harm"})
+#: A complaint that has lasted for weeks: asked as a question for information, it still gets the
+#: triage's appointment ("my groin has ached for 3 weeks, what stretches help?").
+PERSISTENT = "duration_weeks"
+#: The general pack's finding for an overdose or poisoning, fed by a counted overdose.
+OVERDOSE_FINDING = "overdose_taken"
+
+
+def _name_forms(name: str) -> set[str]:
+    """A condition's name as people write it: "Acute coronary syndrome (heart attack)" gives the
+    full name, the part before the brackets and the bracketed part."""
+    lower = name.lower()
+    parts = [lower, re.sub(r"\s*\(.*?\)", "", lower), *re.findall(r"\((.*?)\)", lower)]
+    parts += [p for part in list(parts) for p in re.split(r"\s*(?:,|/|\bor\b)\s*", part)]
+    return {" ".join(re.findall(r"[a-z]+", p)) for p in parts if p.strip()}
+
+
 _TOPIC_BEFORE = re.compile(
     r"\b(?:cause[sd]?|causing|treat(?:s|ed|ing|ment)?|prevent(?:s|ed|ing|ion)?|risks?|chances?|"
     r"lead(?:s|ing)?\s+to|linked(?:\s+to|\s+with)?|associated\s+with|used\s+(?:for|to\s+treat)|"
     r"against|avoid(?:ing)?|reduce[sd]?|stating|called|statistics|rates?)\s+(?:\w+\s+){0,2}$",
     re.I)
-
-
-def _only_as_topic(parsed: ParsedText, text: str, finding: str) -> bool:
-    """Is every mention of ``finding`` the topic of a question rather than a report?"""
-    mentions = [m for m in parsed.mentions if m.finding_id == finding and m.present]
-    if not mentions:
-        return False
-    return all(_TOPIC_BEFORE.search(text[max(0, m.start - 40):m.start]) for m in mentions)
 
 
 def _clause_breaks(text: str) -> str:
@@ -1209,9 +878,16 @@ def _clause_breaks(text: str) -> str:
     return _CLAUSE_BREAK.sub(".", text)
 
 
-def _neutralise_relatives(text: str) -> str:
-    """The text with relatives replaced by "he", so the parser keeps what happens to them."""
-    return _RELATIVE.sub("he", text)
+_THIRD_PERSON = re.compile(r"\b(?:he|she|they|him|her|his|hers|them)\b", re.I)
+
+
+def _relative_sentences(text: str) -> str:
+    """The sentences about someone else, with relatives replaced by "he" so the parser keeps what
+    happens to them; one per line. Only these are parsed a second time (a long question about
+    oneself is not read twice)."""
+    sentences = re.split(r"(?<=[.!?;\n])", text)
+    return "\n".join(_RELATIVE.sub("he", s.strip()) for s in sentences
+                     if _RELATIVE.search(s) or _THIRD_PERSON.search(s))
 
 
 def _third_party_now(text: str, mention: Mention) -> bool:
@@ -1235,6 +911,10 @@ def _dedupe_flags(flags: list[Flag]) -> list[Flag]:
             seen.add(f.id)
             out.append(f)
     return out
+
+
+#: A past-tense verb in front of a phrase that also names a history finding ("I had a heart attack").
+_HAD = re.compile(r"\b(?:had|was|were|suffered|survived|recovered\s+from)\b", re.I)
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:

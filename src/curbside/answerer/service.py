@@ -181,7 +181,7 @@ class Answerer:
         history = [clean_question(t.question) for t in turns if _is_text(t.question)]
         follow_up = bool(history) and is_follow_up(text)
         assessment = self.safety.assess(text, history)
-        asked = strip_injection(text) or text
+        asked = (strip_injection(text) or text) if assessment.injection else text
         context = history[-1] if follow_up else ""
         if topic is None and follow_up:
             topic = next((t.topic for t in reversed(turns) if t.topic), None)
