@@ -10,12 +10,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from curbside.access import Actor
 from curbside.engine.inference import Answer, EvidenceError
 from curbside.engine.session import ComplaintError, Engine, Session
 from curbside.interviews import InterviewNotFound, InterviewService, StoredInterview
 from curbside.store import Database, InterviewRepository
 from curbside.store.interviews import InterviewRecord
 from curbside.store.tables import InterviewRow
+
+ANONYMOUS = Actor.anonymous("127.0.0.1")
 
 COMPLAINT = "I have pain in my groin"
 
@@ -34,7 +37,7 @@ def service(thigh_engine: Engine, database: Database) -> InterviewService:
 
 
 def stored(service: InterviewService, interview_id: str) -> InterviewRecord:
-    record = service.repository.get(interview_id)
+    record = service.repository.get(interview_id, actor=ANONYMOUS)
     assert record is not None
     return record
 
@@ -64,7 +67,7 @@ def assert_consistent(interview: StoredInterview, engine: Engine) -> None:
 
 def test_start_from_text_stores_the_interview(service: InterviewService, database: Database,
                                               thigh_engine: Engine) -> None:
-    interview = service.start(34, "male", text=COMPLAINT)
+    interview = service.start(34, "male", text=COMPLAINT, actor=ANONYMOUS)
     assert interview.id == interview.record.id
     assert len(interview.id) == 32
     assert interview.session.evidence.present  # the complaint was understood
@@ -73,26 +76,26 @@ def test_start_from_text_stores_the_interview(service: InterviewService, databas
     assert_consistent(interview, thigh_engine)
     assert rows(database) == 1
 
-    again = service.get(interview.id)
+    again = service.get(interview.id, actor=ANONYMOUS)
     assert again.record == interview.record
     assert again.session.to_dict() == interview.session.to_dict()
     assert again.session.next_question() == interview.session.next_question()
 
 
 def test_age_and_sex_may_come_from_the_text(service: InterviewService) -> None:
-    interview = service.start(None, None, text="34 year old man with pain in his groin")
+    interview = service.start(None, None, text="34 year old man with pain in his groin", actor=ANONYMOUS)
     assert (interview.session.age, interview.session.sex) == (34, "male")
 
 
 def test_answer_until_finished(service: InterviewService, thigh_engine: Engine) -> None:
-    interview = service.start(34, "male", text=COMPLAINT)
+    interview = service.start(34, "male", text=COMPLAINT, actor=ANONYMOUS)
     answered = 0
     while interview.session.next_question() is not None:
         question = interview.session.next_question()
         assert question is not None
         previous = interview.record.updated_at
         answers = {f: Answer.absent for f in question.finding_ids}
-        interview = service.answer(interview.id, answers)
+        interview = service.answer(interview.id, answers, actor=ANONYMOUS)
         answered += 1
         assert interview.record.questions_asked == answered
         assert interview.record.updated_at > previous
@@ -104,44 +107,44 @@ def test_answer_until_finished(service: InterviewService, thigh_engine: Engine) 
 
     before = stored(service, interview.id)
     with pytest.raises(EvidenceError, match="over"):
-        service.answer(interview.id, Answer.unknown)
+        service.answer(interview.id, Answer.unknown, actor=ANONYMOUS)
     assert stored(service, interview.id) == before
 
 
 def test_answers_in_every_form(service: InterviewService) -> None:
-    interview = service.start(34, "male", text=COMPLAINT)
+    interview = service.start(34, "male", text=COMPLAINT, actor=ANONYMOUS)
     for _ in range(6):
         question = interview.session.next_question()
         if question is None:
             break
         first = question.finding_ids[0]
         if question.type == "single":
-            interview = service.answer(interview.id, "absent")  # a bare answer, as a string
+            interview = service.answer(interview.id, "absent", actor=ANONYMOUS)  # a bare answer, as a string
             assert interview.session.history[-1][1] == ((first, Answer.absent),)
         else:
-            interview = service.answer(interview.id, {first: "present"})  # the rest: unknown
+            interview = service.answer(interview.id, {first: "present"}, actor=ANONYMOUS)  # the rest: unknown
             assert dict(interview.session.history[-1][1])[first] is Answer.present
     assert interview.record.questions_asked == interview.session.questions_asked > 0
 
 
 def test_back_undoes_the_last_answer(service: InterviewService, thigh_engine: Engine) -> None:
-    interview = service.start(34, "male", text=COMPLAINT)
+    interview = service.start(34, "male", text=COMPLAINT, actor=ANONYMOUS)
     first_question = interview.session.next_question()
-    interview = service.answer(interview.id, dont_know(interview.session))
-    interview = service.answer(interview.id, dont_know(interview.session))
+    interview = service.answer(interview.id, dont_know(interview.session), actor=ANONYMOUS)
+    interview = service.answer(interview.id, dont_know(interview.session), actor=ANONYMOUS)
     assert interview.record.questions_asked == 2
 
-    interview = service.back(interview.id)
+    interview = service.back(interview.id, actor=ANONYMOUS)
     assert interview.record.questions_asked == 1
     assert len(stored(service, interview.id).state["history"]) == 1
-    interview = service.back(interview.id)
+    interview = service.back(interview.id, actor=ANONYMOUS)
     assert interview.record.questions_asked == 0
     assert interview.session.next_question() == first_question
     assert_consistent(interview, thigh_engine)
 
     before = stored(service, interview.id)
     with pytest.raises(EvidenceError, match="no question"):
-        service.back(interview.id)
+        service.back(interview.id, actor=ANONYMOUS)
     assert stored(service, interview.id) == before
 
 
@@ -150,16 +153,16 @@ def test_state_survives_a_restart(thigh_engine: Engine, tmp_path: Path) -> None:
     first = Database(url)
     first.upgrade()
     service = InterviewService(thigh_engine, InterviewRepository(first))
-    interview = service.start(34, "male", text=COMPLAINT)
+    interview = service.start(34, "male", text=COMPLAINT, actor=ANONYMOUS)
     for _ in range(3):
-        interview = service.answer(interview.id, dont_know(interview.session))
+        interview = service.answer(interview.id, dont_know(interview.session), actor=ANONYMOUS)
     result = interview.session.result()
     first.dispose()  # the process ends
 
     second = Database(url)
     second.upgrade()  # what the server does at start: nothing to do
     restarted = InterviewService(thigh_engine, InterviewRepository(second))
-    resumed = restarted.get(interview.id)
+    resumed = restarted.get(interview.id, actor=ANONYMOUS)
     assert resumed.record == interview.record
     assert resumed.session.to_dict() == interview.session.to_dict()
     assert resumed.session.next_question() == interview.session.next_question()
@@ -169,7 +172,7 @@ def test_state_survives_a_restart(thigh_engine: Engine, tmp_path: Path) -> None:
         [c.probability for c in result.conditions])
     assert again.triage.level == result.triage.level
 
-    continued = restarted.answer(interview.id, dont_know(resumed.session))
+    continued = restarted.answer(interview.id, dont_know(resumed.session), actor=ANONYMOUS)
     assert continued.record.questions_asked == 4
     second.dispose()
 
@@ -177,13 +180,13 @@ def test_state_survives_a_restart(thigh_engine: Engine, tmp_path: Path) -> None:
 @pytest.mark.parametrize("interview_id", ["0" * 32, "f" * 32, "", "nope", "0" * 31 + "\x00",
                                           "../../etc/passwd", "x" * 10_000])
 def test_unknown_id(service: InterviewService, interview_id: str) -> None:
-    service.start(34, "male", text=COMPLAINT)
+    service.start(34, "male", text=COMPLAINT, actor=ANONYMOUS)
     with pytest.raises(InterviewNotFound):
-        service.get(interview_id)
+        service.get(interview_id, actor=ANONYMOUS)
     with pytest.raises(InterviewNotFound):
-        service.answer(interview_id, Answer.unknown)
+        service.answer(interview_id, Answer.unknown, actor=ANONYMOUS)
     with pytest.raises(InterviewNotFound):
-        service.back(interview_id)
+        service.back(interview_id, actor=ANONYMOUS)
 
 
 def bad_answers(session: Session) -> list[Any]:
@@ -207,19 +210,19 @@ def bad_answers(session: Session) -> list[Any]:
 
 def test_bad_answers_are_refused_and_nothing_is_saved(service: InterviewService,
                                                       database: Database) -> None:
-    interview = service.start(34, "male", text=COMPLAINT)
+    interview = service.start(34, "male", text=COMPLAINT, actor=ANONYMOUS)
     seen: set[str] = set()
     while {"single", "group"} - seen:  # on a single question and on a group question
-        current = service.get(interview.id).session
+        current = service.get(interview.id, actor=ANONYMOUS).session
         question = current.next_question()
         assert question is not None, f"the interview ended before it asked both kinds: {seen}"
         seen.add("single" if question.type == "single" else "group")
         before = stored(service, interview.id)
         for answer in bad_answers(current):
             with pytest.raises(EvidenceError):
-                service.answer(interview.id, answer)
+                service.answer(interview.id, answer, actor=ANONYMOUS)
             assert stored(service, interview.id) == before, answer  # not even updated_at
-        interview = service.answer(interview.id, dont_know(current))
+        interview = service.answer(interview.id, dont_know(current), actor=ANONYMOUS)
     assert rows(database) == 1
 
 
@@ -235,26 +238,26 @@ def test_bad_answers_are_refused_and_nothing_is_saved(service: InterviewService,
 def test_refused_starts_store_nothing(service: InterviewService, database: Database, age: Any,
                                       sex: Any, text: str, error: type[Exception]) -> None:
     with pytest.raises(error):
-        service.start(age, sex, text=text)
+        service.start(age, sex, text=text, actor=ANONYMOUS)
     assert rows(database) == 0
 
 
 def test_unknown_initial_finding_stores_nothing(service: InterviewService,
                                                 database: Database) -> None:
     with pytest.raises(EvidenceError, match="unknown finding"):
-        service.start(34, "male", initial=["no_such_finding"])
+        service.start(34, "male", initial=["no_such_finding"], actor=ANONYMOUS)
     assert rows(database) == 0
 
 
 def test_a_stored_state_the_engine_cannot_resume(service: InterviewService) -> None:
-    interview = service.start(34, "male", text=COMPLAINT)
+    interview = service.start(34, "male", text=COMPLAINT, actor=ANONYMOUS)
     broken = dict(interview.record.state, opening=[["no_such_finding", "present"]])
-    service.repository.save(interview.id, broken, service._summary(interview.session))
+    service.repository.save(interview.id, broken, service._summary(interview.session), actor=ANONYMOUS)
     before = stored(service, interview.id)
     with pytest.raises(EvidenceError):
-        service.get(interview.id)
+        service.get(interview.id, actor=ANONYMOUS)
     with pytest.raises(EvidenceError):
-        service.answer(interview.id, Answer.unknown)
+        service.answer(interview.id, Answer.unknown, actor=ANONYMOUS)
     assert stored(service, interview.id) == before
 
 
@@ -262,7 +265,7 @@ def test_concurrent_answers_are_all_kept(service: InterviewService, thigh_engine
                                          database: Database) -> None:
     """Two threads (two browser tabs, a double submit) answer one interview at once: each answer
     is applied to the state left by the one before; none is lost."""
-    interview = service.start(34, "male", text=COMPLAINT)
+    interview = service.start(34, "male", text=COMPLAINT, actor=ANONYMOUS)
     other = InterviewService(thigh_engine, InterviewRepository(Database(database.url)))
     accepted = [0, 0]
     errors: list[BaseException] = []
@@ -273,7 +276,7 @@ def test_concurrent_answers_are_all_kept(service: InterviewService, thigh_engine
             barrier.wait()
             for _ in range(20):
                 try:
-                    target.answer(interview.id, {})  # "don't know" fits any question
+                    target.answer(interview.id, {}, actor=ANONYMOUS)  # "don't know" fits any question
                 except EvidenceError as exc:
                     assert "over" in str(exc)
                     return
@@ -289,7 +292,7 @@ def test_concurrent_answers_are_all_kept(service: InterviewService, thigh_engine
     other.repository.database.dispose()
     assert errors == []
 
-    final = service.get(interview.id)
+    final = service.get(interview.id, actor=ANONYMOUS)
     assert final.record.questions_asked == sum(accepted) > 0
     assert_consistent(final, thigh_engine)
     if sum(accepted) < 40:

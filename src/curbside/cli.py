@@ -12,6 +12,9 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from curbside.cli_consults import doctors_app, seed_demo_doctors
+from curbside.cli_demo import second_opinion as demo_second_opinion
+from curbside.cli_report import report as report_command
 from curbside.engine.inference import Answer, EvidenceError
 from curbside.engine.interview import InterviewSettings, Question
 from curbside.engine.kb import KnowledgeBaseError, read_knowledge_base
@@ -28,6 +31,7 @@ from curbside.guides import read_guides
 from curbside.settings import Settings
 
 if TYPE_CHECKING:  # imported lazily below: 'curbside check' need not load SQLAlchemy
+    from curbside.accounts import AccountService
     from curbside.store import Database
 
 app = typer.Typer(help="curbside: a health assistant you can run yourself.", no_args_is_help=True,
@@ -40,6 +44,13 @@ db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=Tr
 app.add_typer(db_app, name="db")
 index_app = typer.Typer(help="The answerer's passage index: build and inspect.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+users_app = typer.Typer(help="Accounts: create and list.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+demo_app = typer.Typer(help="Development only: demo accounts to try curbside with.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+demo_app.command("second-opinion")(demo_second_opinion)
+app.command("report")(report_command)
+app.add_typer(doctors_app, name="doctors")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -406,13 +417,13 @@ def serve(
     """Serve the web app and the JSON API (SQLite in the data folder unless configured)."""
     import uvicorn
 
-    from curbside.app import Curbside
+    from curbside.app import ConfigurationError, Curbside
 
     settings = Settings()
     try:
         curbside = Curbside(settings)
         curbside.prepare_database()
-    except KnowledgeBaseError as exc:
+    except (KnowledgeBaseError, ConfigurationError) as exc:
         raise fail(str(exc)) from None
     curbside.database.dispose()
     console.print(f"curbside on http://{host or settings.host}:{port or settings.port} "
@@ -699,6 +710,158 @@ def _print_qa_metrics(metrics: dict[str, Any]) -> None:
         confusion.add_row(gold, *(str(metrics["confusion"][gold][label]) or "0"
                                   for label in labels))
     console.print(confusion)
+
+
+# --- accounts ------------------------------------------------------------------------------------
+
+# Development only, and documented in docs/accounts.md: anyone can read these, so `demo seed`
+# refuses to run unless CURBSIDE_ENVIRONMENT is development.
+DEMO_ACCOUNTS = (
+    ("demo-admin@example.org", "admin-demo-curbside-2026", "Demo admin (development only)", "admin"),
+    ("demo-patient@example.org", "patient-demo-curbside-2026", "Demo patient (development only)", "patient"),
+)
+
+
+def _accounts(settings: Settings) -> AccountService:
+    """The AccountService on the configured, migrated database (no knowledge base: quick)."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from curbside.accounts import AccountService
+    from curbside.mail import mailer_from_settings
+
+    database = _open_database(create=True)
+    assert database is not None
+    try:
+        database.upgrade()
+    except (SQLAlchemyError, CommandError, OSError) as exc:
+        database.dispose()
+        raise fail(f"cannot open the database at {database.safe_url}: {_database_error(exc)}", 1) from None
+    return AccountService.from_settings(settings, database, mailer_from_settings(settings))
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        lines = sys.stdin.read().splitlines()
+        return lines[0] if lines else ""
+    if not sys.stdin.isatty():
+        raise fail("no terminal to ask for the password: pipe it in with --password-stdin")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The account's email (its sign-in name).")],
+    name: Annotated[str, typer.Option(help="The name shown in curbside.")],
+    role: Annotated[str, typer.Option(help="patient, doctor or admin.")] = "patient",
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of standard input.")] = False,
+) -> None:
+    """Create an account (an operator's command: it may create doctors and admins)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from curbside.access import Actor, Role
+    from curbside.accounts import AccountError
+
+    try:
+        chosen = Role(role.strip().lower())
+    except ValueError:
+        raise fail(f"the role is patient, doctor or admin, not {role!r}") from None
+    password = _read_password(password_stdin)
+    accounts = _accounts(Settings())
+    try:
+        user = accounts.sign_up(email, password, name, Actor.system(), role=chosen)
+    except AccountError as exc:
+        raise fail(exc.message) from None
+    except SQLAlchemyError as exc:
+        raise fail(f"cannot write to the database: {_database_error(exc)}", 1) from None
+    finally:
+        accounts.database.dispose()
+    console.print(f"created {user.role.value} {user.email} ({user.id})", highlight=False, soft_wrap=True)
+
+
+@users_app.command("list")
+def users_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Every account: id, email, role, name, creation date."""
+    from curbside.access import Actor
+
+    accounts = _accounts(Settings())
+    try:
+        users = accounts.list_users(Actor.system())
+    finally:
+        accounts.database.dispose()
+    if as_json:
+        print(json.dumps([{"id": u.id, "email": u.email, "role": u.role.value, "name": u.display_name,
+                           "created_at": u.created_at.isoformat()} for u in users], indent=2))
+        return
+    table = Table(title=f"{len(users)} account(s)")
+    for column in ("id", "email", "role", "name", "created"):
+        table.add_column(column)
+    for u in users:
+        table.add_row(u.id, u.email, u.role.value, u.display_name, f"{u.created_at:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+@app.command("audit")
+def audit(
+    limit: Annotated[int, typer.Option(help="How many entries, newest first.", min=1, max=500)] = 50,
+    before: Annotated[int | None, typer.Option(help="Only entries older than this entry id.", min=1)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """The audit log: who read or changed what, when, from where (never health content)."""
+    from curbside.access import Actor
+
+    accounts = _accounts(Settings())
+    try:
+        entries = accounts.audit_log(Actor.system(), limit=limit, before=before)
+    finally:
+        accounts.database.dispose()
+    rows: list[dict[str, Any]] = [{"id": e.id, "at": e.at.isoformat(), "actor_id": e.actor_id,
+             "actor_role": e.actor_role,
+             "ip": e.ip, "action": e.action, "resource_type": e.resource_type,
+             "resource_id": e.resource_id, "outcome": e.outcome} for e in entries]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"audit log: {len(rows)} newest entries")
+    for column in ("id", "at", "actor", "ip", "action", "resource", "outcome"):
+        table.add_column(column)
+    for r in rows:
+        actor = f"{r['actor_role'] or 'anonymous'} {r['actor_id'] or ''}".strip()
+        resource = f"{r['resource_type']} {r['resource_id'] or ''}".strip()
+        table.add_row(str(r["id"]), str(r["at"])[:19], actor, r["ip"] or "", str(r["action"]), resource,
+                      str(r["outcome"]))
+    console.print(table)
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Create the demo admin and demo patient (development only; safe to repeat)."""
+    from curbside.access import Actor, Role
+    from curbside.accounts import EmailTaken
+
+    settings = Settings()
+    if settings.environment != "development":
+        raise fail(f"demo accounts have published passwords: refused in {settings.environment} "
+                   "(CURBSIDE_ENVIRONMENT)")
+    accounts = _accounts(settings)
+    try:
+        for email, password, name, role in DEMO_ACCOUNTS:
+            try:
+                accounts.sign_up(email, password, name, Actor.system(), role=Role(role))
+                state = "created"
+            except EmailTaken:
+                state = "exists"
+            console.print(f"demo {role}: {email} / {password} ({state}; development only)",
+                          highlight=False, soft_wrap=True)
+        for email, password, state in seed_demo_doctors(accounts):
+            console.print(f"demo doctor: {email} / {password} ({state}; fictional, development only)",
+                          highlight=False, soft_wrap=True)
+    finally:
+        accounts.database.dispose()
 
 
 def main() -> None:

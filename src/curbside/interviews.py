@@ -9,13 +9,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from curbside.access import Actor, NotFound
 from curbside.engine.inference import Answer, EvidenceError
 from curbside.engine.session import Engine, Session
 from curbside.store.interviews import InterviewRecord, InterviewRepository, InterviewSummary
 
 
-class InterviewNotFound(LookupError):
-    """No interview with this id (or it is not yours): callers answer 404."""
+class InterviewNotFound(NotFound):
+    """No interview with this id (or it is not yours): callers answer 404 for both."""
 
 
 @dataclass(frozen=True)
@@ -56,19 +57,21 @@ class InterviewService:
         )
 
     def start(self, age: float | None, sex: str | None, text: str | None = None,
-              initial: Iterable[str] = (), absent: Iterable[str] = ()) -> StoredInterview:
-        """Validates like ``Engine.start`` (raising ComplaintError / EvidenceError), then stores."""
+              initial: Iterable[str] = (), absent: Iterable[str] = (), *, actor: Actor) -> StoredInterview:
+        """Validates like ``Engine.start`` (raising ComplaintError / EvidenceError), then stores an
+        anonymous check (see :meth:`InterviewRepository.claim`)."""
         session = self.engine.start(age, sex, text=text, initial=initial, absent=absent)
-        record = self.repository.create(session.to_dict(), self._summary(session))
+        record = self.repository.create(session.to_dict(), self._summary(session), actor=actor)
         return StoredInterview(record.id, session, record)
 
-    def get(self, interview_id: str) -> StoredInterview:
-        record = self.repository.get(interview_id)
+    def get(self, interview_id: str, *, actor: Actor) -> StoredInterview:
+        """Raises InterviewNotFound when there is none or ``actor`` may not reach it."""
+        record = self.repository.get(interview_id, actor=actor)
         if record is None:
             raise InterviewNotFound(interview_id)
         return StoredInterview(record.id, self.engine.resume(record.state), record)
 
-    def _change(self, interview_id: str, step: Callable[[Session], None]) -> StoredInterview:
+    def _change(self, interview_id: str, step: Callable[[Session], None], actor: Actor) -> StoredInterview:
         """Resume, apply ``step`` and store, atomically: concurrent changes to one interview queue
         and each sees the one before; if ``step`` raises, nothing is stored."""
         changed: list[Session] = []
@@ -79,18 +82,18 @@ class InterviewService:
             changed.append(session)
             return session.to_dict(), self._summary(session)
 
-        record = self.repository.update(interview_id, change)
+        record = self.repository.update(interview_id, change, actor=actor)
         if record is None:
             raise InterviewNotFound(interview_id)
         return StoredInterview(record.id, changed[-1], record)
 
     def answer(self, interview_id: str,
-               answers: Mapping[str, Answer | str] | Answer | str) -> StoredInterview:
+               answers: Mapping[str, Answer | str] | Answer | str, *, actor: Actor) -> StoredInterview:
         """Answer the current question; raises EvidenceError for answers that do not fit it
         (and then nothing is stored), InterviewNotFound for an unknown id."""
         checked = _checked(answers)
-        return self._change(interview_id, lambda session: session.answer(checked))
+        return self._change(interview_id, lambda session: session.answer(checked), actor)
 
-    def back(self, interview_id: str) -> StoredInterview:
+    def back(self, interview_id: str, *, actor: Actor) -> StoredInterview:
         """Undo the last answer; raises EvidenceError if nothing has been answered yet."""
-        return self._change(interview_id, lambda session: session.back())
+        return self._change(interview_id, lambda session: session.back(), actor)

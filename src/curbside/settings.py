@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL
 
 _REPO = Path(__file__).resolve().parents[2]
+# public on purpose: only accepted when environment is "development" (see secret_key_problem)
+DEVELOPMENT_SECRET_KEY = "curbside-development-secret-key-do-not-use-in-production"
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -51,6 +54,57 @@ class Settings(BaseSettings):
                                           description="Bearer key for the LLM server, if any.")
     llm_timeout: float = Field(default=30.0, gt=0, le=600,
                                description="Seconds to wait for the LLM server.")
+
+    environment: Literal["development", "test", "production"] = Field(
+        default="development",
+        description="'development' allows the built-in secret key and writes mail to data_dir/outbox; "
+                    "'test' and 'production' refuse to start without a real secret_key.")
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SECRET_KEY), repr=False,
+        description="Signs anonymous CSRF tokens. At least 32 characters outside development: "
+                    "python -c 'import secrets; print(secrets.token_urlsafe(48))'.")
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60,
+                                      description="A web session ends after this long without a request.")
+    session_absolute_hours: int = Field(
+        default=12, ge=1, le=24 * 30,
+        description="A web session ends this long after sign-in, active or not.")
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark the session cookie Secure; default: when the request came over https.")
+    public_url: str = Field(default="http://127.0.0.1:8000",
+                            description="Where people reach curbside: the base of links in mail.")
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for mail (password resets); unset: mail is written as "
+                                  ".eml files to data_dir/outbox instead (development).")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = Field(default=None, repr=False)
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+    mail_from: str = Field(default="curbside <no-reply@localhost>", description="The From of our mail.")
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024,
+                                      description="Largest record a patient may attach to a "
+                                                  "second-opinion case.")
+    attachments_per_case: int = Field(default=10, ge=1, le=100, description="Attachments per case, at most.")
+    consult_turnaround_days: int = Field(default=5, ge=1, le=30,
+                                         description="Target for a second opinion, in working days.")
+
+    def secret_key_problem(self) -> str | None:
+        """Why curbside must not start with this secret key, or None when it may."""
+        if self.environment == "development":
+            return None
+        key = self.secret_key.get_secret_value()
+        if key == DEVELOPMENT_SECRET_KEY:
+            return (f"CURBSIDE_SECRET_KEY is the built-in development key, which is public; in "
+                    f"{self.environment} set a random secret of at least {MIN_SECRET_KEY_LENGTH} characters")
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            return (f"CURBSIDE_SECRET_KEY has {len(key)} characters; in {self.environment} it needs at "
+                    f"least {MIN_SECRET_KEY_LENGTH}")
+        return None
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where development mail goes when no SMTP host is set."""
+        return self.data_dir / "outbox"
 
     @property
     def pack_dirs(self) -> list[Path]:

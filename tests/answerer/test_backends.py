@@ -180,8 +180,9 @@ def test_make_backend_from_settings() -> None:
     with pytest.raises(BackendConfigError):
         make_backend(Settings(answer_backend="openai_compatible"))
     settings = Settings(answer_backend="openai_compatible", llm_base_url="http://127.0.0.1:8080/v1",
-                        llm_model="llama", llm_api_key=SecretStr("secret"))
+                        llm_model="llama", llm_api_key=SecretStr("sk-test-4711"))
     backend = make_backend(settings)
     assert isinstance(backend, OpenAICompatibleBackend)
-    assert backend.api_key == "secret" and backend.model == "llama"
-    assert "secret" not in repr(settings)
+    assert backend.api_key == "sk-test-4711" and backend.model == "llama"
+    # the key's value never shows (the settings have other fields named "secret...")
+    assert "sk-test-4711" not in repr(settings)

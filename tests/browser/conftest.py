@@ -38,16 +38,24 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
+def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The Curbside behind ``base_url`` (tests create accounts through its core)."""
     from curbside.app import Curbside
     from curbside.settings import Settings
-    from curbside.web import create_app
 
     curbside = Curbside(Settings(data_dir=tmp_path_factory.mktemp("browser"), database_url=None,
                                  rate_limit_per_minute=0))
     curbside.prepare_database()
+    return curbside
+
+
+@pytest.fixture(scope="session")
+def base_url(served: Any) -> Iterator[str]:
+    import uvicorn
+
+    from curbside.web import create_app
+
+    curbside = served
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(curbside), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curbside.cli import app
+from curbside.cli_consults import DEMO_DOCTORS
 
 TINY = str(Path(__file__).parents[1] / "engine" / "fixtures" / "tiny")
 runner = CliRunner()
@@ -165,3 +166,86 @@ def test_eval_ignores_extra_keys(tmp_path: Path) -> None:
     code, output = run("eval", "--pack", TINY, "--json", str(good))
     assert code == 0
     assert json.loads(output)["n"] == 1
+
+
+# --- accounts: users, audit, demo -----------------------------------------------------------------
+
+def accounts_cli(tmp_path: Path, *args: str, stdin: str | None = None,
+                 environment: str = "development") -> tuple[int, str]:
+    result = runner.invoke(app, list(args), input=stdin,
+                           env={"CURBSIDE_DATA_DIR": str(tmp_path), "CURBSIDE_DATABASE_URL": "",
+                                "CURBSIDE_ENVIRONMENT": environment})
+    assert "Traceback" not in result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def test_users_create_then_list(tmp_path: Path) -> None:
+    code, output = accounts_cli(tmp_path, "users", "create", "--email", "Doc@Example.org", "--name",
+                                "Dr Who", "--role", "doctor", "--password-stdin",
+                                stdin="a long doctor passphrase\n")
+    assert code == 0, output
+    assert "created doctor doc@example.org" in output
+    code, output = accounts_cli(tmp_path, "users", "list", "--json")
+    assert code == 0
+    [user] = json.loads(output)
+    assert (user["email"], user["role"], user["name"]) == ("doc@example.org", "doctor", "Dr Who")
+    code, output = accounts_cli(tmp_path, "users", "list")
+    assert code == 0 and "doc@example.org" in output
+
+
+@pytest.mark.parametrize(("args", "stdin", "message"), [
+    (["--role", "wizard"], "a long enough passphrase\n", "patient, doctor or admin"),
+    ([], "short\n", "at least 12 characters"),
+    ([], "password1234\n", "most common"),
+    ([], "", "at least 12 characters"),
+    (["--email", "not-an-email"], "a long enough passphrase\n", "email address"),
+])
+def test_users_create_refuses_bad_input(tmp_path: Path, args: list[str], stdin: str, message: str) -> None:
+    base = {"--email": "ana@example.org", "--name": "Ana"}
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        base[flag] = value
+    flat = [part for pair in base.items() for part in pair]
+    code, output = accounts_cli(tmp_path, "users", "create", *flat, "--password-stdin", stdin=stdin)
+    assert code != 0
+    assert message in " ".join(output.split())
+
+
+def test_users_create_refuses_a_taken_email(tmp_path: Path) -> None:
+    create = ("users", "create", "--email", "ana@example.org", "--name", "Ana", "--password-stdin")
+    assert accounts_cli(tmp_path, *create, stdin="a long enough passphrase\n")[0] == 0
+    code, output = accounts_cli(tmp_path, *create, stdin="another long passphrase\n")
+    assert code != 0 and "already exists" in output
+
+
+def test_users_create_without_a_terminal_asks_for_password_stdin(tmp_path: Path) -> None:
+    code, output = accounts_cli(tmp_path, "users", "create", "--email", "ana@example.org", "--name", "Ana")
+    assert code != 0 and "--password-stdin" in output
+
+
+def test_audit_lists_the_newest_entries(tmp_path: Path) -> None:
+    for n in range(3):
+        accounts_cli(tmp_path, "users", "create", "--email", f"user{n}@example.org", "--name", f"U{n}",
+                     "--password-stdin", stdin="a long enough passphrase\n")
+    code, output = accounts_cli(tmp_path, "audit", "--limit", "2", "--json")
+    assert code == 0
+    entries = json.loads(output)
+    assert [e["action"] for e in entries] == ["audit.read", "user.create"]  # reading is logged first
+    assert entries[0]["id"] > entries[1]["id"]
+    assert "@" not in output  # no emails in the audit log
+    code, output = accounts_cli(tmp_path, "audit", "--limit", "0")
+    assert code != 0
+
+
+def test_demo_seed_is_idempotent_and_development_only(tmp_path: Path) -> None:
+    seeded = 2 + len(DEMO_DOCTORS)  # the demo admin and patient, and the demo doctors
+    code, output = accounts_cli(tmp_path, "demo", "seed")
+    assert code == 0 and output.count("created") == seeded and "development only" in output
+    code, output = accounts_cli(tmp_path, "demo", "seed")
+    assert code == 0 and output.count("exists") == seeded
+    code, output = accounts_cli(tmp_path, "users", "list", "--json")
+    roles = sorted(u["role"] for u in json.loads(output))
+    assert roles == ["admin", *["doctor"] * len(DEMO_DOCTORS), "patient"]
+    code, output = accounts_cli(tmp_path / "prod", "demo", "seed", environment="production")
+    assert code != 0 and "refused in production" in output

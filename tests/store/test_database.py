@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from curbside.access import Actor
 from curbside.store import Database, InterviewRepository
 from curbside.store.database import SQLITE_BUSY_TIMEOUT_MS, sqlite_file
 from curbside.store.tables import InterviewRow
 from tests.store.conftest import Store
 from tests.store.test_repository import STATE, SUMMARY
+
+ANONYMOUS = Actor.anonymous("127.0.0.1")
 
 
 def pragma(database: Database, name: str) -> object:
@@ -43,12 +46,12 @@ def test_sqlite_relative_path_is_relative_to_the_working_directory(
     monkeypatch.chdir(tmp_path)
     database = Database("sqlite:///relative/path.db")
     database.upgrade()
-    record = InterviewRepository(database).create(STATE, SUMMARY)
+    record = InterviewRepository(database).create(STATE, SUMMARY, actor=ANONYMOUS)
     database.dispose()
     assert (tmp_path / "relative" / "path.db").is_file()
     assert sqlite_file("sqlite:///relative/path.db") == Path("relative/path.db")
     reopened = Database(f"sqlite:///{tmp_path / 'relative' / 'path.db'}")
-    assert InterviewRepository(reopened).get(record.id) == record
+    assert InterviewRepository(reopened).get(record.id, actor=ANONYMOUS) == record
     reopened.dispose()
 
 
@@ -57,8 +60,9 @@ def test_sqlite_in_memory_is_one_database_for_every_thread(url: str) -> None:
     database = Database(url)
     database.upgrade()
     found: list[object] = []
-    record = InterviewRepository(database).create(STATE, SUMMARY)
-    thread = threading.Thread(target=lambda: found.append(InterviewRepository(database).get(record.id)))
+    record = InterviewRepository(database).create(STATE, SUMMARY, actor=ANONYMOUS)
+    thread = threading.Thread(
+        target=lambda: found.append(InterviewRepository(database).get(record.id, actor=ANONYMOUS)))
     thread.start()
     thread.join()
     assert found == [record]
@@ -91,13 +95,13 @@ def test_sqlite_reads_in_one_unit_see_one_snapshot(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     database, other = Database(url), Database(url)
     database.upgrade()
-    record = InterviewRepository(database).create({"v": 1}, SUMMARY)
+    record = InterviewRepository(database).create({"v": 1}, SUMMARY, actor=ANONYMOUS)
     with database.transaction() as session:
         first = session.scalar(select(InterviewRow.state).where(InterviewRow.id == record.id))
-        InterviewRepository(other).save(record.id, {"v": 2}, SUMMARY)  # committed meanwhile
+        InterviewRepository(other).save(record.id, {"v": 2}, SUMMARY, actor=ANONYMOUS)  # committed meanwhile
         again = session.scalar(select(InterviewRow.state).where(InterviewRow.id == record.id))
     assert first == again == {"v": 1}
-    assert InterviewRepository(database).get(record.id).state == {"v": 2}  # type: ignore[union-attr]
+    assert InterviewRepository(database).get(record.id, actor=ANONYMOUS).state == {"v": 2}  # type: ignore[union-attr]
     database.dispose()
     other.dispose()
 
@@ -106,11 +110,11 @@ def test_a_writer_waits_for_another_instead_of_failing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     database, other = Database(url), Database(url)
     database.upgrade()
-    record = InterviewRepository(database).create({"v": 1}, SUMMARY)
+    record = InterviewRepository(database).create({"v": 1}, SUMMARY, actor=ANONYMOUS)
     done = threading.Event()
 
     def write_later() -> None:
-        InterviewRepository(other).save(record.id, {"v": 3}, SUMMARY)
+        InterviewRepository(other).save(record.id, {"v": 3}, SUMMARY, actor=ANONYMOUS)
         done.set()
 
     with database.transaction(write=True) as session:
@@ -122,7 +126,7 @@ def test_a_writer_waits_for_another_instead_of_failing(tmp_path: Path) -> None:
         row.state = {"v": 2}
     thread.join(10)
     assert done.is_set()  # ...then went ahead, after us
-    assert InterviewRepository(database).get(record.id).state == {"v": 3}  # type: ignore[union-attr]
+    assert InterviewRepository(database).get(record.id, actor=ANONYMOUS).state == {"v": 3}  # type: ignore[union-attr]
     database.dispose()
     other.dispose()
 
@@ -135,9 +139,9 @@ def test_url_alone_is_enough(store: Store) -> None:
     assert database.current_revision() is None
     database.upgrade()
     assert database.current_revision() == database.head_revision()
-    record = InterviewRepository(database).create(STATE, SUMMARY)
+    record = InterviewRepository(database).create(STATE, SUMMARY, actor=ANONYMOUS)
     database.dispose()
-    assert InterviewRepository(store.open()).get(record.id) == record
+    assert InterviewRepository(store.open()).get(record.id, actor=ANONYMOUS) == record
 
 
 def test_safe_url_hides_the_password() -> None:

@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from curbside.access import Actor
 from curbside.store import Database, InterviewRepository
 from curbside.store.interviews import InterviewRecord, InterviewSummary, is_interview_id
 from curbside.store.tables import InterviewRow
 from tests.store.conftest import Store
+
+ANONYMOUS = Actor.anonymous("127.0.0.1")
 
 SUMMARY = InterviewSummary(questions_asked=0, finished=False, triage="consultation",
                            top_condition="adductor_strain", kb_version="thigh-groin@1")
@@ -43,8 +46,8 @@ def repository(database: Database) -> InterviewRepository:
 
 
 def test_create_then_get(repository: InterviewRepository) -> None:
-    created = repository.create(STATE, SUMMARY)
-    loaded = repository.get(created.id)
+    created = repository.create(STATE, SUMMARY, actor=ANONYMOUS)
+    loaded = repository.get(created.id, actor=ANONYMOUS)
     assert loaded == created
     assert loaded.state == STATE
     assert (loaded.questions_asked, loaded.finished, loaded.triage, loaded.top_condition,
@@ -52,12 +55,12 @@ def test_create_then_get(repository: InterviewRepository) -> None:
 
 
 def test_save_replaces_state_and_summary(repository: InterviewRepository) -> None:
-    created = repository.create({"step": 0}, SUMMARY)
+    created = repository.create({"step": 0}, SUMMARY, actor=ANONYMOUS)
     summary = InterviewSummary(questions_asked=7, finished=True, triage=None, top_condition=None,
                                kb_version="thigh-groin@2")
-    saved = repository.save(created.id, STATE, summary)
+    saved = repository.save(created.id, STATE, summary, actor=ANONYMOUS)
     assert saved is not None
-    assert saved == repository.get(created.id)
+    assert saved == repository.get(created.id, actor=ANONYMOUS)
     assert saved.state == STATE
     assert (saved.questions_asked, saved.finished, saved.triage, saved.top_condition,
             saved.kb_version) == (7, True, None, None, "thigh-groin@2")
@@ -65,32 +68,32 @@ def test_save_replaces_state_and_summary(repository: InterviewRepository) -> Non
 
 
 def test_ids_are_32_hex_characters_and_unique(repository: InterviewRepository) -> None:
-    ids = [repository.create({}, SUMMARY).id for _ in range(50)]
+    ids = [repository.create({}, SUMMARY, actor=ANONYMOUS).id for _ in range(50)]
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
     assert len(set(ids)) == len(ids)
     assert all(is_interview_id(i) for i in ids)
 
 
 def test_json_state_round_trips_exactly(repository: InterviewRepository, store: Store) -> None:
-    created = repository.create(STATE, SUMMARY)
+    created = repository.create(STATE, SUMMARY, actor=ANONYMOUS)
     assert created.state == STATE
     # read back through another engine, as another process would: nothing comes from a cache
-    assert InterviewRepository(store.open()).get(created.id) == created
+    assert InterviewRepository(store.open()).get(created.id, actor=ANONYMOUS) == created
 
 
 def test_records_do_not_share_state_with_the_caller(repository: InterviewRepository) -> None:
     state: dict[str, Any] = {"history": []}
-    created = repository.create(state, SUMMARY)
+    created = repository.create(state, SUMMARY, actor=ANONYMOUS)
     state["history"].append("changed after create")
-    assert repository.get(created.id).state == {"history": []}  # type: ignore[union-attr]
+    assert repository.get(created.id, actor=ANONYMOUS).state == {"history": []}  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("unknown", ["0" * 32, "f" * 32])
 def test_unknown_id(repository: InterviewRepository, database: Database, unknown: str) -> None:
-    repository.create(STATE, SUMMARY)
-    assert repository.get(unknown) is None
-    assert repository.save(unknown, STATE, SUMMARY) is None
-    assert repository.update(unknown, lambda record: (STATE, SUMMARY)) is None
+    repository.create(STATE, SUMMARY, actor=ANONYMOUS)
+    assert repository.get(unknown, actor=ANONYMOUS) is None
+    assert repository.save(unknown, STATE, SUMMARY, actor=ANONYMOUS) is None
+    assert repository.update(unknown, lambda record: (STATE, SUMMARY), actor=ANONYMOUS) is None
     assert count(database) == 1
 
 
@@ -99,15 +102,15 @@ def test_unknown_id(repository: InterviewRepository, database: Database, unknown
 def test_ids_of_the_wrong_form_are_unknown_without_a_query(
         repository: InterviewRepository, database: Database, junk: str) -> None:
     # a NUL byte, say, would be a DataError on PostgreSQL: such ids never reach the database
-    assert repository.get(junk) is None
-    assert repository.save(junk, STATE, SUMMARY) is None
+    assert repository.get(junk, actor=ANONYMOUS) is None
+    assert repository.save(junk, STATE, SUMMARY, actor=ANONYMOUS) is None
     assert count(database) == 0
 
 
 def test_timestamps_are_timezone_aware_utc(repository: InterviewRepository) -> None:
     before = datetime.now(UTC)
-    created = repository.create(STATE, SUMMARY)
-    loaded = repository.get(created.id)
+    created = repository.create(STATE, SUMMARY, actor=ANONYMOUS)
+    loaded = repository.get(created.id, actor=ANONYMOUS)
     assert loaded is not None
     for record in (created, loaded):
         for stamp in (record.created_at, record.updated_at):
@@ -118,22 +121,22 @@ def test_timestamps_are_timezone_aware_utc(repository: InterviewRepository) -> N
 
 
 def test_updated_at_advances_on_every_save(repository: InterviewRepository) -> None:
-    record: InterviewRecord | None = repository.create(STATE, SUMMARY)
+    record: InterviewRecord | None = repository.create(STATE, SUMMARY, actor=ANONYMOUS)
     assert record is not None
     created_at, stamps = record.created_at, [record.updated_at]
     for step in range(5):
-        record = repository.save(record.id, {"step": step}, SUMMARY)
+        record = repository.save(record.id, {"step": step}, SUMMARY, actor=ANONYMOUS)
         assert record is not None
         assert record.created_at == created_at
         stamps.append(record.updated_at)
     assert stamps == sorted(stamps)
     assert len(set(stamps)) == len(stamps)
-    assert repository.get(record.id) == record
+    assert repository.get(record.id, actor=ANONYMOUS) == record
 
 
 def test_updated_at_advances_even_if_the_clock_goes_back(repository: InterviewRepository,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    record = repository.create(STATE, SUMMARY)
+    record = repository.create(STATE, SUMMARY, actor=ANONYMOUS)
     import curbside.store.interviews as module
 
     class EarlyClock(datetime):
@@ -142,40 +145,40 @@ def test_updated_at_advances_even_if_the_clock_goes_back(repository: InterviewRe
             return cls(2000, 1, 1, tzinfo=UTC)
 
     monkeypatch.setattr(module, "datetime", EarlyClock)
-    saved = repository.save(record.id, STATE, SUMMARY)
+    saved = repository.save(record.id, STATE, SUMMARY, actor=ANONYMOUS)
     assert saved is not None
     assert saved.updated_at > record.updated_at
 
 
 def test_update_that_raises_writes_nothing(repository: InterviewRepository) -> None:
-    record = repository.create(STATE, SUMMARY)
+    record = repository.create(STATE, SUMMARY, actor=ANONYMOUS)
 
     def refuse(current: InterviewRecord) -> tuple[dict[str, Any], InterviewSummary]:
         assert current == record
         raise ValueError("refused")
 
     with pytest.raises(ValueError, match="refused"):
-        repository.update(record.id, refuse)
-    assert repository.get(record.id) == record
+        repository.update(record.id, refuse, actor=ANONYMOUS)
+    assert repository.get(record.id, actor=ANONYMOUS) == record
 
 
 def test_update_sees_the_stored_state(repository: InterviewRepository) -> None:
-    record = repository.create({"n": 1}, SUMMARY)
-    updated = repository.update(record.id, lambda r: ({"n": r.state["n"] + 1}, SUMMARY))
+    record = repository.create({"n": 1}, SUMMARY, actor=ANONYMOUS)
+    updated = repository.update(record.id, lambda r: ({"n": r.state["n"] + 1}, SUMMARY), actor=ANONYMOUS)
     assert updated is not None
-    assert updated.state == {"n": 2} == repository.get(record.id).state  # type: ignore[union-attr]
+    assert updated.state == {"n": 2} == repository.get(record.id, actor=ANONYMOUS).state  # type: ignore[union-attr]
 
 
 def test_update_may_change_the_record_state_in_place(repository: InterviewRepository) -> None:
-    record = repository.create({"answers": [{"a": 1}]}, SUMMARY)
+    record = repository.create({"answers": [{"a": 1}]}, SUMMARY, actor=ANONYMOUS)
 
     def append_in_place(current: InterviewRecord) -> tuple[dict[str, Any], InterviewSummary]:
         current.state["answers"].append({"b": 2})
         current.state["answers"][0]["a"] = 3
         return current.state, SUMMARY
 
-    repository.update(record.id, append_in_place)
-    assert repository.get(record.id).state == {  # type: ignore[union-attr]
+    repository.update(record.id, append_in_place, actor=ANONYMOUS)
+    assert repository.get(record.id, actor=ANONYMOUS).state == {  # type: ignore[union-attr]
         "answers": [{"a": 3}, {"b": 2}]}
 
 

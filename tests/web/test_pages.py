@@ -14,6 +14,7 @@ from curbside.app import Curbside
 from curbside.settings import Settings
 from curbside.web import create_app, pages
 from curbside.web.render import render_guide, render_markdown
+from tests.web.conftest import FormClient
 
 PAGES = ["/", "/guides", "/guides?q=cramp", "/guides/inner-thigh-cramps", "/check", "/ask"]
 HEADLINES = ("Call an ambulance now", "Go to an emergency department now", "See a doctor today",
@@ -25,7 +26,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     curbside = Curbside(Settings(data_dir=tmp_path_factory.mktemp("pages"), database_url=None,
                                  rate_limit_per_minute=0))
     curbside.prepare_database()
-    with TestClient(create_app(curbside)) as client:
+    with FormClient(create_app(curbside)) as client:
         yield client
     curbside.database.dispose()
 
@@ -372,7 +373,7 @@ def test_full_check_through_the_forms(site: TestClient) -> None:
     assert "Why? What points to it" in result
     assert "You wrote" in result and "cramp in my inner thigh" in result
     assert "information, not a diagnosis" in result.lower()
-    assert "Coming soon" in result
+    assert "/second-opinion\">Ask a doctor for a second opinion</a>" in result
     assert answer_action(result) is None
 
 
@@ -525,13 +526,40 @@ def test_error_template_accepts_the_error_handlers_context() -> None:
 
 
 def test_static_pages_are_cacheable_and_gzipped(site: TestClient) -> None:
+    home = site.get("/", headers={"Accept-Encoding": "gzip"})
+    assert home.headers["content-encoding"] == "gzip"
+    assert home.headers["cache-control"] == "public, max-age=300"  # no form: the same for all
+    assert "Cookie" in home.headers["vary"]  # signing in changes the header
     response = site.get("/guides/inner-thigh-cramps", headers={"Accept-Encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
-    assert response.headers["cache-control"] == "public, max-age=300"
+    # its ask form carries the visitor's CSRF token: only their browser may keep it
+    assert response.headers["cache-control"] == "private, max-age=300"
     assert int(response.headers["content-length"]) < len(response.content) / 3
     plain = site.get("/guides/inner-thigh-cramps", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
     assert plain.content == response.content
+    token = re.search(r'name="csrf_token" value="([^"]+)"', plain.text)
+    assert token is not None and len(token.group(1)) == 64
+    assert pages.CSRF_SLOT not in plain.text
+
+
+def test_gzipped_guide_pages_decode_with_each_visitors_token(site: TestClient) -> None:
+    """The pre-compressed pieces joined around a token are one valid gzip stream (checked by
+    Python's gzip, CRC and length included), and each visitor gets their own token."""
+    import gzip
+
+    from tests.web.conftest import CSRF_FIELD
+
+    tokens = set()
+    for _ in range(2):
+        with FormClient(site.app) as visitor, visitor.stream(
+                "GET", "/guides/inner-thigh-cramps", headers={"Accept-Encoding": "gzip"}) as raw:
+            assert raw.headers["content-encoding"] == "gzip"
+            body = gzip.decompress(b"".join(raw.iter_raw())).decode()
+        match = CSRF_FIELD.search(body)
+        assert match is not None and body.rstrip().endswith("</html>")
+        tokens.add(match.group(1))
+    assert len(tokens) == 2
 
 
 def test_pages_with_personal_answers_are_not_stored(site: TestClient) -> None:

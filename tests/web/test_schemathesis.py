@@ -1,11 +1,12 @@
 """Property-based fuzzing of the whole OpenAPI schema: whatever is sent, never a 5xx.
 
 Schemathesis generates valid (positive) and invalid (negative) requests for every operation of
-``/api/v1/openapi.json`` and calls the ASGI app in process (the module's app: a temporary SQLite
-database, rate limit off). Bounded and deterministic: 25 derandomised examples per operation and
-mode, checked with ``not_a_server_error``.
+``/api/v1/openapi.json`` (the API, accounts, reports and consults routers) and calls the ASGI app in
+process (the module's app: a temporary SQLite database, rate limit off). Bounded and
+deterministic: 25 derandomised examples per operation and mode, checked with
+``not_a_server_error``.
 
-The operations are listed at collection from the API router alone (no database needed), one test
+The operations are listed at collection from the routers alone (no database needed), one test
 each, and the test loads the schema from the real app.
 """
 
@@ -21,7 +22,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 
-from curbside.web import api
+from curbside.web import accounts, api, consults, reports
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +30,8 @@ pytestmark = pytest.mark.slow
 def _operations() -> list[tuple[str, str, bool]]:
     """(method, path, takes input): negative cases exist only for operations with input."""
     bare = FastAPI(openapi_url="/api/v1/openapi.json")
-    bare.include_router(api.router)
+    for router in (api.router, accounts.router, reports.router, consults.router):
+        bare.include_router(router)
     paths = bare.openapi()["paths"]
     return [(method.upper(), path, bool(spec.get("parameters") or spec.get("requestBody")))
             for path, methods in paths.items() for method, spec in methods.items()]
@@ -65,5 +67,41 @@ def test_no_server_errors(api_schema: schemathesis.BaseSchema, method: str, path
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     def run(case: Any) -> None:
         case.call_and_validate(checks=[not_a_server_error])
+
+    run()
+
+
+#: Account operations fuzzed again while signed in (sign-out is left out: it would end the
+#: session the other examples use).
+SIGNED_IN_CASES = [pytest.param(method, path, role, id=f"{method} {path} as {role}")
+                   for method, path, _ in OPERATIONS
+                   if path.startswith(("/api/v1/me", "/api/v1/admin")) or path.endswith("/claim")
+                   for role in ("patient", "admin")]
+
+
+@pytest.fixture(scope="module")
+def bearer(curbside: Any) -> dict[str, dict[str, str]]:
+    from curbside.access import Actor, Role
+
+    headers = {}
+    for role in ("patient", "admin"):
+        email = f"fuzz-{role}@example.org"
+        curbside.accounts.sign_up(email, "correct horse battery staple", role, Actor.system(), Role(role))
+        token, _ = curbside.accounts.sign_in(email, "correct horse battery staple", None, "schemathesis")
+        headers[role] = {"Authorization": f"Bearer {token}"}
+    return headers
+
+
+@pytest.mark.parametrize(("method", "path", "role"), SIGNED_IN_CASES)
+def test_no_server_errors_when_signed_in(api_schema: schemathesis.BaseSchema,
+                                         bearer: dict[str, dict[str, str]],
+                                         method: str, path: str, role: str) -> None:
+    operation = api_schema[path][method]
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    @settings(max_examples=25, derandomize=True, deadline=None, database=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    def run(case: Any) -> None:
+        case.call_and_validate(headers=bearer[role], checks=[not_a_server_error])
 
     run()

@@ -19,7 +19,7 @@ from functools import cached_property
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic_core import to_json
 
@@ -31,7 +31,9 @@ from curbside.engine.kb.schema import Condition, Finding, Source
 from curbside.engine.session import Assessment, RankedCondition
 from curbside.engine.triage import TriageResult
 from curbside.interviews import InterviewNotFound, StoredInterview
+from curbside.web import csrf
 from curbside.web import schemas as s
+from curbside.web.actors import actor_of
 from curbside.web.errors import ApiError
 
 PREFIX = "/api/v1"
@@ -398,7 +400,8 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 _POST_ERRORS = (400, 413, 415, 422, 429)
 
-v1 = APIRouter(prefix=PREFIX)
+# cookie-authenticated changes need X-CSRF-Token; Bearer and anonymous calls do not
+v1 = APIRouter(prefix=PREFIX, dependencies=[Depends(csrf.check_api)])
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,7 +562,8 @@ def create_interview(body: s.InterviewCreate, request: Request) -> Response:
     ctx = context(request)
     evidence = to_evidence(body.evidence)
     stored = ctx.interviews.start(body.age, body.sex, text=body.text,
-                                  initial=evidence.present, absent=evidence.absent)
+                                  initial=evidence.present, absent=evidence.absent,
+                                  actor=actor_of(request))
     data = ctx.interview(stored)
     return json_response(data, status=201, headers={"Location": data["links"]["self"]})
 
@@ -568,7 +572,8 @@ def create_interview(body: s.InterviewCreate, request: Request) -> Response:
         responses=_errors(404, 429), summary="An interview's current state")
 def get_interview(interview_id: InterviewId, request: Request) -> Response:
     ctx = context(request)
-    return json_response(ctx.interview(ctx.interviews.get(_checked_id(interview_id))))
+    stored = ctx.interviews.get(_checked_id(interview_id), actor=actor_of(request))
+    return json_response(ctx.interview(stored))
 
 
 @v1.post("/interviews/{interview_id}/answers", response_model=s.Interview, tags=["interviews"],
@@ -579,9 +584,9 @@ def answer_interview(interview_id: InterviewId, body: s.AnswerRequest, request: 
     ctx = context(request)
     interview_id = _checked_id(interview_id)
     try:
-        stored = ctx.interviews.answer(interview_id, dict(body.answers))
+        stored = ctx.interviews.answer(interview_id, dict(body.answers), actor=actor_of(request))
     except EvidenceError as exc:
-        question = ctx.interviews.get(interview_id).session.next_question()
+        question = ctx.interviews.get(interview_id, actor=actor_of(request)).session.next_question()
         if question is None:
             raise ApiError(409, "no_question",
                            "The interview is finished: there is no question to answer.") from None
@@ -601,7 +606,7 @@ def back_interview(interview_id: InterviewId, request: Request) -> Response:
     ctx = context(request)
     interview_id = _checked_id(interview_id)
     try:
-        stored = ctx.interviews.back(interview_id)
+        stored = ctx.interviews.back(interview_id, actor=actor_of(request))
     except EvidenceError:
         raise ApiError(409, "nothing_to_undo", "No question has been answered yet.") from None
     return json_response(ctx.interview(stored))

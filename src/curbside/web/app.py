@@ -8,7 +8,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from curbside.app import Curbside
-from curbside.web import api, errors, pages, security
+from curbside.web import accounts, api, consults, errors, pages, reports, security
+from curbside.web.sessions import SessionMiddleware
 
 STATIC = Path(__file__).parent / "static"
 
@@ -27,7 +28,13 @@ def create_app(curbside: Curbside) -> FastAPI:
     # Pages first: the routes people hit most (guides) are matched before the API's.
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(accounts.router)
+    app.include_router(reports.router)
+    app.include_router(consults.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    accounts.install(app)
+    # inside the error middleware, so a failing session lookup is still a clean 500
+    app.add_middleware(SessionMiddleware, curbside=curbside)
     errors.install(app)
     security.install(app, curbside.settings)
     return app

@@ -8,8 +8,9 @@ their HTML is rendered once per application and served from memory.
 
 from __future__ import annotations
 
-import gzip
 import re
+import struct
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -28,9 +29,12 @@ from curbside.engine.kb.schema import TriageLevel
 from curbside.engine.session import DISCLAIMER, Assessment, ComplaintError, RankedCondition, Session
 from curbside.guides import Guide
 from curbside.interviews import InterviewNotFound, StoredInterview
+from curbside.web import csrf, sessions
+from curbside.web.actors import actor_of
 from curbside.web.render import RenderedGuide, render_guide
 
-router = APIRouter(include_in_schema=False)
+# every POST form is checked for its CSRF token before its handler runs (GETs pass untouched)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.check_form)])
 
 TEMPLATES = Path(__file__).parent / "templates"
 ASK_MAX = 2000
@@ -77,6 +81,35 @@ def render(template: str, **context: Any) -> str:
     return _ENV.get_template(template).render(**context)
 
 
+def viewer(request: Request) -> str | None:
+    """The signed-in person's name for the header, or None."""
+    web_session = sessions.state_of(request).web_session
+    if web_session is None:
+        return None
+    name: str = web_session.display_name or web_session.email
+    return name
+
+
+def viewer_role(request: Request) -> str | None:
+    """The signed-in person's role (the header links to their own workspace), or None."""
+    web_session = sessions.state_of(request).web_session
+    return None if web_session is None else str(web_session.role)
+
+
+def personal(request: Request) -> dict[str, Any]:
+    """What every per-request page needs: the CSRF token for its forms and the header's viewer."""
+    return {"csrf_token": csrf.token_for(request), "viewer": viewer(request),
+            "viewer_role": viewer_role(request)}
+
+
+def render_for(request: Request, template: str, **context: Any) -> str:
+    return render(template, **personal(request), **context)
+
+
+#: Rendered in place of the CSRF token in cached pages; each response puts the visitor's in.
+CSRF_SLOT = "CURBSIDE-CSRF-SLOT"
+
+
 _NO_STORE = {"Cache-Control": "no-store"}
 _PUBLIC = "public, max-age=300"
 
@@ -96,30 +129,87 @@ def _compact(html: str) -> str:
     return "".join(part if i % 2 else _INDENT.sub("\n", part) for i, part in enumerate(parts))
 
 
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # no name, mtime 0, unix
+
+
+def _deflate(data: bytes, last: bool) -> bytes:
+    """Raw deflate blocks that reference nothing before them (a full flush resets the window),
+    so pre-compressed pieces can be joined around a per-visitor token."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+
+
+def _stored_block(data: bytes) -> bytes:
+    """``data`` as an uncompressed deflate block (the token is random: nothing to compress)."""
+    return b"\x00" + struct.pack("<HH", len(data), len(data) ^ 0xFFFF) + data
+
+
 @dataclass(frozen=True)
 class CachedPage:
-    """A static page, encoded once and gzipped once."""
+    """A static page, encoded once and gzipped once, in pieces around its CSRF token slots.
 
-    body: bytes
-    gzipped: bytes
+    An anonymous visitor gets the pieces joined around their token (the gzip stream too: each
+    piece was compressed on its own, the token goes in as a stored block). A signed-in visitor's
+    header differs (name, sign-out form), so their copy is assembled uncompressed.
+    """
+
+    parts: tuple[bytes, ...]
+    deflated: tuple[bytes, ...]
+    anonymous_nav: bytes
 
     @classmethod
     def of(cls, html: str) -> CachedPage:
-        body = _compact(html).encode()
-        return cls(body, gzip.compress(body, compresslevel=9, mtime=0))
+        parts = tuple(piece.encode() for piece in _compact(html).split(CSRF_SLOT))
+        deflated = tuple(_deflate(part, last=i == len(parts) - 1) for i, part in enumerate(parts))
+        return cls(parts, deflated, _account_nav(None, "").encode())
+
+    @property
+    def has_forms(self) -> bool:
+        return len(self.parts) > 1
 
     def response(self, request: Request) -> Response:
+        name = viewer(request)
+        if name is not None:
+            token = csrf.token_for(request).encode()
+            body = token.join(self.parts).replace(
+                self.anonymous_nav,
+                _account_nav(name, token.decode(), viewer_role(request)).encode(), 1)
+            return Response(body, media_type="text/html", headers=_SIGNED_IN_HEADERS)
+        # the token is tied to the visitor's cookie: only their browser may keep a copy
+        cache = _PRIVATE if self.has_forms else _PUBLIC
+        token = csrf.token_for(request).encode() if self.has_forms else b""
         if "gzip" in request.headers.get("accept-encoding", ""):
-            return Response(self.gzipped, media_type="text/html",
-                            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding",
-                                     "Cache-Control": _PUBLIC})
-        return Response(self.body, media_type="text/html",
-                        headers={"Vary": "Accept-Encoding", "Cache-Control": _PUBLIC})
+            stored = _stored_block(token)
+            crc = zlib.crc32(self.parts[0])
+            for part in self.parts[1:]:
+                crc = zlib.crc32(part, zlib.crc32(token, crc))
+            size = sum(map(len, self.parts)) + len(token) * (len(self.parts) - 1)
+            body = (_GZIP_HEADER + stored.join(self.deflated)
+                    + struct.pack("<II", crc, size & 0xFFFFFFFF))
+            return Response(body, media_type="text/html",
+                            headers={"Content-Encoding": "gzip", "Vary": _VARY,
+                                     "Cache-Control": cache})
+        return Response(token.join(self.parts), media_type="text/html",
+                        headers={"Vary": _VARY, "Cache-Control": cache})
 
 
-def error_page(status: int, title: str, message: str) -> HTMLResponse:
-    """The site's error page (``error.html``); errors.py renders the same template."""
-    return _html(render("error.html", status=status, title=title, message=message), status)
+_VARY = "Accept-Encoding, Cookie"
+_PRIVATE = "private, max-age=300"
+_SIGNED_IN_HEADERS = {"Vary": _VARY, "Cache-Control": "private, no-cache"}
+
+
+def _account_nav(name: str | None, token: str, role: str | None = None) -> str:
+    return _compact(render("_account_nav.html", viewer=name, viewer_role=role, csrf_token=token,
+                           active=""))
+
+
+def error_page(status: int, title: str, message: str, request: Request | None = None) -> HTMLResponse:
+    """The site's error page (``error.html``); errors.py renders the same template. With the
+    request, the header shows who is signed in (and the page is not cached)."""
+    if request is None:
+        return _html(render("error.html", status=status, title=title, message=message), status)
+    return _html(render_for(request, "error.html", status=status, title=title, message=message),
+                 status, private=True)
 
 
 def _not_found(what: str) -> HTMLResponse:
@@ -194,6 +284,10 @@ _ENV.globals["triage_levels"] = {level.value: view for level, view in TRIAGE.ite
 # -- the site: cached static pages ---------------------------------------------------------------
 
 
+#: Cached pages are rendered for an anonymous visitor, with a slot for the CSRF token.
+_CACHED: dict[str, Any] = {"viewer": None, "csrf_token": CSRF_SLOT}
+
+
 class Site:
     """Per-application page state: the rendered guides (guides are static)."""
 
@@ -217,11 +311,11 @@ class Site:
         return first + [g for g in self.guides if g not in first]
 
     def _home(self) -> str:
-        return render("home.html", active="home", featured=self._featured()[:6],
+        return render("home.html", **_CACHED, active="home", featured=self._featured()[:6],
                       guide_count=len(self.guides), areas=self.areas)
 
-    def _index(self, query: str, results: list[Guide]) -> str:
-        return render("guides.html", active="guides", query=query, results=results,
+    def _index(self, query: str, results: list[Guide], **personal: Any) -> str:
+        return render("guides.html", **(personal or _CACHED), active="guides", query=query, results=results,
                       total=len(self.guides))
 
     def _guide_page(self, guide: Guide) -> str:
@@ -237,14 +331,14 @@ class Site:
                             "usual": TRIAGE[condition.default_triage].usual, "guide": other})
         check_url = "/check" + (f"?{urlencode({'complaint': guide.complaint})}"
                                 if guide.complaint else "")
-        return render("guide.html", active="guides", page=self.rendered[guide.slug],
+        return render("guide.html", **_CACHED, active="guides", page=self.rendered[guide.slug],
                       guide=guide, related=related, check_url=check_url)
 
     def page(self, key: str) -> CachedPage | None:
         return self._pages.get(key)
 
-    def index(self, query: str) -> str:
-        return self._index(query, self.curbside.guides.search(query))
+    def index(self, request: Request, query: str) -> str:
+        return self._index(query, self.curbside.guides.search(query), **personal(request))
 
 
 def _site(request: Request) -> Site:
@@ -282,7 +376,7 @@ async def guide_index(request: Request) -> Response:
         page = site.page("/guides")
         assert page is not None
         return page.response(request)
-    return _html(site.index(query))
+    return _html(site.index(request, query), private=True)
 
 
 async def guide_page(request: Request) -> Response:
@@ -304,7 +398,8 @@ router.add_route("/guides/{slug}", guide_page, methods=["GET"], include_in_schem
 
 @router.get("/ask")
 def ask_form(request: Request) -> Response:
-    return _html(render("ask.html", active="", question="", guide=None, error=None, asked=False))
+    return _html(render_for(request, "ask.html", active="", question="", guide=None, error=None,
+                            asked=False), private=True)
 
 
 @router.post("/ask")
@@ -332,9 +427,9 @@ def ask(request: Request, question: Annotated[str, Form()] = "",
         except QuestionError as exc:
             error = str(exc)
     if error or answer is None:
-        return _html(render("ask.html", active="", question=question, guide=found, error=error,
+        return _html(render_for(request, "ask.html", active="", question=question, guide=found, error=error,
                             asked=False), 422, private=True)
-    return _html(render("ask.html", active="", question=text, guide=found, error=None,
+    return _html(render_for(request, "ask.html", active="", question=text, guide=found, error=None,
                         asked=True, answer=answer,
                         search_url="/guides?" + urlencode({"q": text[:200]}),
                         check_url="/check?" + urlencode({"complaint": text[:COMPLAINT_MAX]})),
@@ -348,7 +443,7 @@ def _check_form(request: Request, values: Mapping[str, str], errors: Mapping[str
                 status: int = 200) -> HTMLResponse:
     site = _site(request)
     fields = ("age", "sex", "complaint")
-    return _html(render("check_start.html", active="check",
+    return _html(render_for(request, "check_start.html", active="check",
                         values={k: values.get(k, "") for k in fields},
                         errors={k: errors[k] for k in fields if k in errors},
                         complaints=site.complaints, areas=site.areas, complaint_max=COMPLAINT_MAX),
@@ -394,7 +489,7 @@ def check_start(request: Request, age: Annotated[str, Form()] = "",
     if errors or years is None:
         return _check_form(request, values, errors, 422)
     try:
-        stored = _curbside(request).interviews.start(years, sex, text=complaint)
+        stored = _curbside(request).interviews.start(years, sex, text=complaint, actor=actor_of(request))
     except (ComplaintError, EvidenceError) as exc:
         message = str(exc)
         if "no symptom was recognised" in message:
@@ -502,24 +597,38 @@ def _interview_page(request: Request, stored: StoredInterview, error: str | None
         notice = ("Your last answer was for an earlier question, so it was not used. "
                   "Please answer the question below."
                   if request.query_params.get("notice") == "stale" else None)
-        return _html(render("check_question.html", active="check", question=question,
+        return _html(render_for(request, "check_question.html", active="check", question=question,
                             number=session.questions_asked + 1, limit=limit, error=error,
                             notice=notice, chosen=set(chosen), **common), status, private=True)
     conditions = [_condition_view(curbside, c) for c in assessment.conditions]
     shown = [c for c in conditions if c.probability >= 0.01][:5] or conditions[:1]
     others = [c for c in conditions if c not in shown]
     flag_messages = {r.message for r in assessment.triage.red_flags}
-    return _html(render(
-        "check_result.html", active="check", triage=TRIAGE[assessment.triage.level],
+    return _html(render_for(
+        request, "check_result.html", active="check", triage=TRIAGE[assessment.triage.level],
         red_flags=sorted(assessment.triage.red_flags, key=lambda r: -r.level.rank),
         reasons=[r for r in assessment.triage.reasons if r not in flag_messages],
-        conditions=shown, others=others, kb_version=assessment.kb_version, **common,
+        conditions=shown, others=others, kb_version=assessment.kb_version,
+        saved=_saved_by_viewer(request, stored), can_save=_may_save(request), **common,
     ), status, private=True)
+
+
+def _saved_by_viewer(request: Request, stored: StoredInterview) -> bool:
+    """Whether this check belongs to the signed-in visitor (then there is nothing to save)."""
+    web_session = sessions.state_of(request).web_session
+    owner = getattr(stored.record, "owner_id", None)
+    return web_session is not None and owner is not None and owner == web_session.user_id
+
+
+def _may_save(request: Request) -> bool:
+    """Anonymous visitors (led through sign-in) and patients; doctors and admins keep no checks."""
+    web_session = sessions.state_of(request).web_session
+    return web_session is None or web_session.role == "patient"
 
 
 def _get(request: Request, interview_id: str) -> StoredInterview | None:
     try:
-        return _curbside(request).interviews.get(interview_id)
+        return _curbside(request).interviews.get(interview_id, actor=actor_of(request))
     except InterviewNotFound:
         return None
 
@@ -586,7 +695,7 @@ def check_answer(request: Request, interview_id: str,
     if mapping is None:
         return _interview_page(request, stored, error=error, status=422, chosen=chosen)
     try:
-        service.answer(interview_id, mapping)
+        service.answer(interview_id, mapping, actor=actor_of(request))
     except InterviewNotFound:
         return _interview_not_found()
     except EvidenceError as exc:
@@ -597,7 +706,7 @@ def check_answer(request: Request, interview_id: str,
 @router.post("/check/{interview_id}/back")
 def check_back(request: Request, interview_id: str) -> Response:
     try:
-        _curbside(request).interviews.back(interview_id)
+        _curbside(request).interviews.back(interview_id, actor=actor_of(request))
     except InterviewNotFound:
         return _interview_not_found()
     except EvidenceError:  # nothing to go back to: stay on the first question
@@ -615,10 +724,10 @@ def check_restart(request: Request, interview_id: str) -> Response:
     service = _curbside(request).interviews
     try:
         if session.complaint.strip():
-            fresh = service.start(session.age, session.sex, text=session.complaint)
+            fresh = service.start(session.age, session.sex, text=session.complaint, actor=actor_of(request))
         else:
             fresh = service.start(session.age, session.sex, initial=session.opening.present,
-                                  absent=session.opening.absent)
+                                  absent=session.opening.absent, actor=actor_of(request))
     except (ComplaintError, EvidenceError):
         return RedirectResponse("/check", status_code=303)
     return _to_check(fresh.id)

@@ -17,6 +17,7 @@ Three small ASGI classes, cheaper than ``BaseHTTPMiddleware`` (no task or stream
 from __future__ import annotations
 
 import math
+import re
 import time
 
 from fastapi import FastAPI
@@ -142,12 +143,21 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-class RequestGuardMiddleware:
-    """Body size limit for every request; JSON-only bodies under /api."""
+#: The only routes that take file uploads (multipart/form-data), up to ``upload_limit`` bytes.
+UPLOAD_PATH = re.compile(r"(/api/v1)?/cases/[0-9A-Za-z_-]{1,64}/attachments")
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int):
+
+def _is_multipart(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "multipart/form-data"
+
+
+class RequestGuardMiddleware:
+    """Body size limit for every request; JSON-only bodies under /api, except the upload routes."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, upload_limit: int | None = None):
         self.app = app
         self.limit = max_body_bytes
+        self.upload_limit = max(upload_limit or max_body_bytes, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
@@ -168,18 +178,20 @@ class RequestGuardMiddleware:
                 content_type = value.decode("latin-1")
             elif name == b"transfer-encoding":
                 chunked = b"chunked" in value.lower()
-        if length is not None and length > self.limit:
+        upload = UPLOAD_PATH.fullmatch(scope["path"]) is not None
+        limit = self.upload_limit if upload else self.limit
+        if length is not None and length > limit:
             await self._reject(scope, receive, send, 413, "request_too_large",
-                               f"The request body is larger than the limit of {self.limit} bytes.")
+                               f"The request body is larger than the limit of {limit} bytes.")
             return
         has_body = chunked or (length is not None and length > 0)
-        if has_body and is_api(scope["path"]) and not (content_type and _is_json(content_type)):
+        accepted = _is_multipart if upload else _is_json
+        if has_body and is_api(scope["path"]) and not (content_type and accepted(content_type)):
             await self._reject(scope, receive, send, 415, "unsupported_media_type",
-                               STATUS_CODES[415][1])
+                               "Send the file as multipart/form-data." if upload else STATUS_CODES[415][1])
             return
 
         received = 0
-        limit = self.limit
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -208,7 +220,9 @@ class RequestGuardMiddleware:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the middleware: headers outermost, then the rate limit, then the body guard."""
-    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    # an upload may be as large as an attachment, plus room for the multipart framing
+    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes,
+                       upload_limit=settings.attachment_max_bytes + 64 * 1024)
     if settings.rate_limit_per_minute > 0:
         app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute)
     app.add_middleware(SecurityHeadersMiddleware)
