@@ -46,6 +46,15 @@ def test_thigh_results_hold_in_the_merged_model(merged: Engine) -> None:
     assert metrics["questions_mean"] <= 15
 
 
+def test_a_pop_with_bruising_and_swelling_in_sport_is_a_strain_not_a_cramp(merged: Engine) -> None:
+    # Told as "after football", the injury must not be read as an exercise cramp: cramps do not
+    # bruise or swell, and a strain's pain is often noticed once the muscle cools after the match.
+    session = merged.start(34, "male", text="sudden pain in my inner thigh after football, a pop, "
+                                             "bruising and swelling")
+    ranked = [c.id for c in session.result().conditions]
+    assert ranked[0] == "adductor_strain", ranked[:3]
+
+
 _SETTINGS = Settings()
 _RULES = read_knowledge_base(_SETTINGS.pack_dirs, _SETTINGS.alias_file)[0].red_flags
 
