@@ -15,6 +15,7 @@ from rich.table import Table
 from curbside.cli_consults import doctors_app, seed_demo_doctors
 from curbside.cli_demo import second_opinion as demo_second_opinion
 from curbside.cli_report import report as report_command
+from curbside.engine.advice import ADVICE
 from curbside.engine.inference import Answer, EvidenceError
 from curbside.engine.interview import InterviewSettings, Question
 from curbside.engine.kb import KnowledgeBaseError, read_knowledge_base
@@ -55,18 +56,13 @@ app.add_typer(doctors_app, name="doctors")
 console = Console()
 err_console = Console(stderr=True)
 
-TRIAGE_TEXT = {
-    TriageLevel.emergency_ambulance: ("red", "Call an ambulance", "Call an ambulance now (911 in the "
-                                      "US, 112 in Europe, 999 in the UK)."),
-    TriageLevel.emergency: ("red", "Emergency department now",
-                            "Go to an emergency department now. Do not drive yourself."),
-    TriageLevel.consultation_24: ("yellow", "See a doctor today",
-                                  "See a doctor today or within 24 hours."),
-    TriageLevel.consultation: ("cyan", "See a doctor in the coming days",
-                               "Book an appointment with a doctor in the coming days."),
-    TriageLevel.self_care: ("green", "Self-care", "Self-care at home is reasonable; see a doctor "
-                            "if it does not improve or gets worse."),
+_TRIAGE_STYLE = {
+    TriageLevel.emergency_ambulance: "red", TriageLevel.emergency: "red",
+    TriageLevel.consultation_24: "yellow", TriageLevel.consultation: "cyan",
+    TriageLevel.self_care: "green",
 }
+TRIAGE_TEXT = {level: (_TRIAGE_STYLE[level], advice.label, advice.summary)
+               for level, advice in ADVICE.items()}
 
 
 def percent(probability: float) -> str:

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from curbside.answerer.safety import contains_dose
+from curbside.engine.advice import ADVICE
 from curbside.engine.explain import Factor
 from curbside.engine.inference import Answer, EvidenceError
 from curbside.engine.kb.knowledge import KnowledgeBase
@@ -314,51 +315,15 @@ class _TriageText:
     usual: str
 
 
-_EMERGENCY_NUMBERS = "911 (US), 112 (Europe) or 999 (UK)"
-
 TRIAGE_TEXT: dict[TriageLevel, _TriageText] = {
-    TriageLevel.emergency_ambulance: _TriageText(
-        "Call an ambulance now",
-        "Your answers include signs of a problem that can be life-threatening.",
-        (f"Call {_EMERGENCY_NUMBERS} now.", "Do not drive yourself.",
-         "If you can, tell them the warning signs listed in this report."),
-        "an ambulance"),
-    TriageLevel.emergency: _TriageText(
-        "Go to an emergency department now",
-        "Your answers include signs of a problem that needs to be seen in hospital today.",
-        ("Go to the nearest emergency department (A&E, ER) now.",
-         "Do not drive yourself: ask someone to take you.",
-         f"If you get worse or cannot get there safely, call {_EMERGENCY_NUMBERS}."),
-        "an emergency department"),
-    TriageLevel.consultation_24: _TriageText(
-        "See a doctor today",
-        "Your answers suggest a problem that a doctor should check within 24 hours.",
-        ("Contact a doctor today: your GP or family doctor, an urgent care centre, or a phone "
-         "service such as NHS 111 in England.",
-         "If it gets worse, or a warning sign listed in this report appears, go to an emergency "
-         "department."),
-        "a doctor today"),
-    TriageLevel.consultation: _TriageText(
-        "See a doctor in the next few days",
-        "Your answers suggest a problem that a doctor should look at, but not urgently.",
-        ("Book an appointment with your GP or family doctor in the next few days.",
-         "Get help sooner if it gets worse or new symptoms appear."),
-        "a doctor in the next few days"),
-    TriageLevel.self_care: _TriageText(
-        "Self-care is reasonable",
-        "Your answers suggest a problem you can usually look after yourself.",
-        ("Look after yourself at home: the self-care section of this report explains how.",
-         "See a doctor if it does not get better, keeps coming back or gets worse."),
-        "self-care"),
+    level: _TriageText(advice.headline, advice.detail,
+                       advice.actions_for(signs="listed in this report",
+                                          self_care="the self-care section of this report explains how"),
+                       advice.usual)
+    for level, advice in ADVICE.items()
 }
 
-LEVEL_TEXT: dict[TriageLevel, str] = {
-    TriageLevel.emergency_ambulance: "Call an ambulance",
-    TriageLevel.emergency: "Emergency department now",
-    TriageLevel.consultation_24: "See a doctor today",
-    TriageLevel.consultation: "See a doctor in the next few days",
-    TriageLevel.self_care: "Self-care",
-}
+LEVEL_TEXT: dict[TriageLevel, str] = {level: advice.label for level, advice in ADVICE.items()}
 
 
 def strength(ratio: float) -> Literal["strong", "moderate", "weak"]:

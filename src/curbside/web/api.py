@@ -24,6 +24,7 @@ from fastapi.responses import Response
 from pydantic_core import to_json
 
 from curbside.app import Curbside
+from curbside.engine.advice import ADVICE
 from curbside.engine.explain import Explanation, Factor, explain
 from curbside.engine.inference import Answer, Evidence, EvidenceError
 from curbside.engine.interview import InterviewSettings, Question
@@ -40,22 +41,7 @@ PREFIX = "/api/v1"
 
 #: Plain-words label and advice for each triage level.
 TRIAGE_TEXT: dict[str, tuple[str, str]] = {
-    "emergency_ambulance": (
-        "Call an ambulance",
-        "Call an ambulance now (911 in the US, 112 in Europe, 999 in the UK)."),
-    "emergency": (
-        "Emergency department now",
-        "Go to an emergency department now. Do not drive yourself."),
-    "consultation_24": (
-        "See a doctor today",
-        "See a doctor today or within 24 hours."),
-    "consultation": (
-        "See a doctor in the coming days",
-        "Book an appointment with a doctor in the coming days."),
-    "self_care": (
-        "Self-care",
-        "Self-care at home is reasonable; see a doctor if it does not improve or gets worse."),
-}
+    level.value: (advice.label, advice.summary) for level, advice in ADVICE.items()}
 
 CHOICES: list[dict[str, str]] = [
     {"id": "present", "label": "Yes"},

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from curbside.app import Curbside
+from curbside.engine.advice import ADVICE
 from curbside.engine.inference import Answer, EvidenceError
 from curbside.engine.interview import Question
 from curbside.engine.kb.schema import TriageLevel
@@ -230,51 +231,20 @@ class TriageView:
     usual: str  # how a condition list names this level ("usually needs ...")
 
 
+_LOOK: dict[TriageLevel, tuple[str, str, str]] = {  # level id, CSS class, icon
+    TriageLevel.emergency_ambulance: ("emergency_ambulance", "triage-ambulance", "phone"),
+    TriageLevel.emergency: ("emergency", "triage-emergency", "alert"),
+    TriageLevel.consultation_24: ("consultation_24", "triage-today", "clock"),
+    TriageLevel.consultation: ("consultation", "triage-days", "calendar"),
+    TriageLevel.self_care: ("self_care", "triage-self", "home"),
+}
+
 TRIAGE: dict[TriageLevel, TriageView] = {
-    TriageLevel.emergency_ambulance: TriageView(
-        "emergency_ambulance", "triage-ambulance", "phone",
-        "Call an ambulance now (911 US / 112 EU / 999 UK)",
-        "Your answers include signs of a problem that can be life-threatening.",
-        ("Call 911 (US), 112 (Europe) or 999 (UK) now.",
-         "Do not drive yourself.",
-         "If you can, tell them the warning signs listed on this page."),
-        "an ambulance",
-    ),
-    TriageLevel.emergency: TriageView(
-        "emergency", "triage-emergency", "alert",
-        "Go to an emergency department now",
-        "Your answers include signs of a problem that needs to be seen in hospital today.",
-        ("Go to the nearest emergency department (A&E, ER) now.",
-         "Do not drive yourself: ask someone to take you.",
-         "If you get worse or cannot get there safely, call 911 (US), 112 (Europe) or 999 (UK)."),
-        "an emergency department",
-    ),
-    TriageLevel.consultation_24: TriageView(
-        "consultation_24", "triage-today", "clock",
-        "See a doctor today",
-        "Your answers suggest a problem that a doctor should check within 24 hours.",
-        ("Contact a doctor today: your GP or family doctor, an urgent care centre, "
-         "or a phone service such as NHS 111 in England.",
-         "If it gets worse, or a warning sign listed below appears, go to an emergency "
-         "department."),
-        "a doctor today",
-    ),
-    TriageLevel.consultation: TriageView(
-        "consultation", "triage-days", "calendar",
-        "See a doctor in the next few days",
-        "Your answers suggest a problem that a doctor should look at, but not urgently.",
-        ("Book an appointment with your GP or family doctor in the next few days.",
-         "Get help sooner if it gets worse or new symptoms appear."),
-        "a doctor in the next few days",
-    ),
-    TriageLevel.self_care: TriageView(
-        "self_care", "triage-self", "home",
-        "Self-care is reasonable",
-        "Your answers suggest a problem you can usually look after yourself.",
-        ("Look after yourself at home: the guides linked below explain how.",
-         "See a doctor if it does not get better, keeps coming back or gets worse."),
-        "self-care",
-    ),
+    level: TriageView(*_LOOK[level], advice.headline, advice.detail,
+                      advice.actions_for(signs="listed below",
+                                         self_care="the guides linked below explain how"),
+                      advice.usual)
+    for level, advice in ADVICE.items()
 }
 
 
