@@ -9,6 +9,14 @@ from curbside.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+SNAPSHOT = REPO / "tests" / "fixtures" / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file or folder of ../shared when the clone sits beside it, else the snapshot committed in
+    tests/fixtures/shared (so a clone anywhere runs every test that needs it)."""
+    live = SHARED.joinpath(*parts)
+    return live if live.exists() else SNAPSHOT.joinpath(*parts)
 
 
 @pytest.fixture(scope="session")

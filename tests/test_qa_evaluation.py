@@ -16,9 +16,10 @@ from curbside.cli import app
 from curbside.engine.session import Engine
 from curbside.qa_evaluation import QAFileError, evaluate_qa, read_qa_file, score_answer, summarise
 from tests.answerer.fakes import FakeIndex
+from tests.conftest import shared_path
 
 HERE = Path(__file__).parent
-SAMPLES = HERE.parents[1] / "shared" / "clinical" / "qa" / "thigh-qa-samples.json"
+SAMPLES = shared_path("clinical", "qa", "thigh-qa-samples.json")
 DEV = HERE / "answerer" / "qa-dev.json"
 runner = CliRunner()
 
@@ -104,7 +105,6 @@ def content_answerer() -> Answerer:
     return Answerer(engine, index)
 
 
-@pytest.mark.skipif(not SAMPLES.is_file(), reason="shared/clinical/qa is not checked out")
 def test_sample_file_targets(content_answerer: Answerer) -> None:
     metrics = evaluate_qa(content_answerer, read_qa_file(SAMPLES))
     assert metrics["emergency_recall"] == 1.0

@@ -32,9 +32,10 @@ from curbside.answerer.safety import (
 )
 from curbside.engine.session import Engine
 from curbside.settings import Settings
+from tests.conftest import shared_path
 
 HERE = Path(__file__).parent
-SAMPLES = HERE.parents[2] / "shared" / "clinical" / "qa" / "thigh-qa-samples.json"
+SAMPLES = shared_path("clinical", "qa", "thigh-qa-samples.json")
 
 
 @pytest.fixture(scope="module")
@@ -415,7 +416,6 @@ def test_dev_set_confusion(checker: SafetyChecker) -> None:
     assert exact / len(questions) >= 0.9
 
 
-@pytest.mark.skipif(not SAMPLES.is_file(), reason="shared/clinical/qa is not checked out")
 def test_sample_file_labels(checker: SafetyChecker) -> None:
     questions = json.loads(SAMPLES.read_text())["questions"]
     got = {q["id"]: checker.assess(q["question"]).label for q in questions}

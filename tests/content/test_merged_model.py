@@ -10,10 +10,10 @@ from curbside.engine.kb.schema import RedFlagRule
 from curbside.engine.session import Engine
 from curbside.evaluation import evaluate, read_vignettes
 from curbside.settings import Settings
-from tests.conftest import SHARED
+from tests.conftest import shared_path
 from tests.content.test_thigh_pack import minimal_patient
 
-VIGNETTES = SHARED / "clinical" / "vignettes"
+VIGNETTES = shared_path("clinical", "vignettes")
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,6 @@ def test_default_packs_merge_without_errors() -> None:
     assert len(kb.conditions) > 800
 
 
-@pytest.mark.skipif(not VIGNETTES.exists(), reason="shared vignettes not present")
 def test_levine_general_vignettes(merged: Engine) -> None:
     metrics = evaluate(merged, read_vignettes(VIGNETTES / "levine48.json"))
     assert metrics["emergency_missed"] == 0
@@ -37,7 +36,6 @@ def test_levine_general_vignettes(merged: Engine) -> None:
     assert metrics["triage_exact"] >= 0.70
 
 
-@pytest.mark.skipif(not VIGNETTES.exists(), reason="shared vignettes not present")
 def test_thigh_results_hold_in_the_merged_model(merged: Engine) -> None:
     metrics = evaluate(merged, read_vignettes(VIGNETTES / "thigh-samples.json"))
     assert metrics["emergency_missed"] == 0

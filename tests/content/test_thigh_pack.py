@@ -15,10 +15,10 @@ from curbside.engine.session import Engine
 from curbside.engine.triage import rule_applies_to, rule_fires
 from curbside.evaluation import evaluate, read_vignettes
 from curbside.settings import Settings
-from tests.conftest import SHARED
+from tests.conftest import shared_path
 
 PACK = Settings().content_dir / "kb" / "thigh-groin"
-VOCABULARY = SHARED / "clinical" / "vocabulary"
+VOCABULARY = shared_path("clinical", "vocabulary")
 RULES = read_knowledge_base([PACK])[0].red_flags
 
 
@@ -27,7 +27,6 @@ def test_pack_has_no_errors_or_warnings() -> None:
     assert [str(p) for p in problems] == []
 
 
-@pytest.mark.skipif(not VOCABULARY.exists(), reason="shared clinical vocabulary not present")
 def test_pack_covers_the_clinical_vocabulary(thigh_engine: Engine) -> None:
     for name, ids in (("conditions.csv", thigh_engine.kb.conditions),
                       ("findings.csv", thigh_engine.kb.findings)):
@@ -86,10 +85,9 @@ def test_compiled_rules_match_the_rules_on_the_real_pack(thigh_engine: Engine) -
             assert floors[fi] == expected
 
 
-SAMPLES = SHARED / "clinical" / "vignettes" / "thigh-samples.json"
+SAMPLES = shared_path("clinical", "vignettes", "thigh-samples.json")
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared vignettes not present")
 def test_thigh_samples_meet_the_issue_targets(thigh_engine: Engine) -> None:
     metrics = evaluate(thigh_engine, read_vignettes(Path(SAMPLES)))
     assert metrics["emergency_missed"] == 0

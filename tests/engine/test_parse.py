@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from curbside.engine.kb import KnowledgeBase, load_knowledge_base
 from curbside.engine.parse import ParsedText, TextParser
+from tests.conftest import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "content" / "kb" / "thigh-groin"
-VIGNETTES = ROOT.parent / "shared" / "clinical" / "vignettes" / "thigh-samples.json"
+VIGNETTES = shared_path("clinical", "vignettes", "thigh-samples.json")
 
 
 @pytest.fixture(scope="module")
@@ -393,8 +394,6 @@ def test_mentions_point_at_the_text(parser: TextParser) -> None:
 
 
 def _vignettes() -> list[dict[str, object]]:
-    if not VIGNETTES.exists():
-        pytest.skip(f"{VIGNETTES} is not available")
     data = json.loads(VIGNETTES.read_text())
     vignettes: list[dict[str, object]] = data["vignettes"]
     return vignettes
