@@ -6,6 +6,7 @@ import pytest
 
 from curbside.engine.session import Engine
 from curbside.settings import Settings
+from tests.smtp import smtp  # noqa: F401  (the SMTP sink fixture, for every test)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -3,53 +3,19 @@ follow the link, and every way a token must stop working."""
 
 from __future__ import annotations
 
-import email
 import re
-import socket
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from email.message import Message
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from curbside.accounts import AccountService, InvalidCredentials, InvalidToken, WeakPassword
 from curbside.mail import MailError, SmtpMailer
 from curbside.store import Database
 from tests.accounts.conftest import PASSWORD, Clock, cheap_hashing, make_user
+from tests.smtp import Inbox, free_port
 
 NEW_PASSWORD = "a fresh and long passphrase"
-
-
-@dataclass
-class Inbox:
-    messages: list[Message] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content)
-        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        self.messages.append(message)
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

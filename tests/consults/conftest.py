@@ -4,15 +4,11 @@ and a small world: an admin, two patients with saved checks, and doctors."""
 
 from __future__ import annotations
 
-import email
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from email.message import Message
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from curbside.access import Actor, Role
 from curbside.accounts import AccountService, User
@@ -25,39 +21,12 @@ from curbside.settings import Settings
 from curbside.store import Database, InterviewRepository
 from curbside.store.interviews import InterviewSummary
 from tests.accounts.conftest import PASSWORD, Clock, cheap_hashing
-from tests.accounts.test_password_reset import free_port
+from tests.smtp import Inbox
 from tests.store.conftest import database, empty_database, postgres_admin, store  # noqa: F401
 
 SYSTEM = Actor.system()
 HERNIA = "a painful lump in my groin that will not go back in and I am vomiting"
 CRAMP = "Cramp in my inner thigh during football, the muscle went hard"
-
-
-@dataclass
-class Inbox:
-    messages: list[Message] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content)
-        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        self.messages.append(message)
-        return "250 OK"
-
-    def to(self, address: str) -> list[str]:
-        """The subjects of the mail sent to ``address``, in order."""
-        return [str(m["Subject"]) for m in self.messages if m["X-Envelope-To"] == address]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from curbside.consults.service import CaseState, ConsultError, ConsultService, N
 from curbside.consults.workflow import TransitionNotAllowed
 from curbside.mail import SmtpMailer
 from curbside.store.consults import StaleCase
-from tests.accounts.test_password_reset import free_port
 from tests.consults.conftest import Clock, Inbox, World, profile
+from tests.smtp import free_port
 
 
 def submitted_case(world: World, consults: ConsultService,

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -23,6 +18,7 @@ from sqlalchemy import text
 from curbside.app import Curbside
 from curbside.web import create_app
 from curbside.web.sessions import CSRF_COOKIE, SESSION_COOKIE
+from tests.smtp import Inbox
 from tests.web.conftest import PASSWORD, FormClient, create_user, make_curbside, signed_in_client
 
 NEW_PASSWORD = "a much longer and newer passphrase"
@@ -219,37 +215,6 @@ def test_a_session_ends_12_hours_after_sign_in_even_when_active(app: FastAPI, cu
 
 
 # -- password reset by mail ------------------------------------------------------------------------
-
-
-class Inbox:
-    """A real SMTP server on a free local port, keeping what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.received = threading.Event()
-
-    # aiosmtpd looks the handler up by this name
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        self.received.set()
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def test_password_reset_end_to_end_through_real_smtp(tmp_path: Path,
