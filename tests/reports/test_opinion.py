@@ -18,7 +18,6 @@ from tests.consults.conftest import (  # noqa: F401 (fixtures)
     clock,
     consults,
     inbox,
-    smtp,
     world,
 )
 from tests.consults.test_attachments_stored import PDF
